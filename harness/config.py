@@ -1,0 +1,215 @@
+"""Model entries (`leaderboards/models.yaml`) and strict YAML loading with file:line error messages."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import ConfigError
+from harness.types import GenerationConfig
+
+ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+MODELS_ENV = "HARNESS_MODELS"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class YamlLines:
+    """Maps a path of keys/indices inside a YAML document to the line it starts on."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str | int, ...], int] = {}
+
+    def line_for(self, loc: tuple[str | int, ...]) -> int | None:
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return None
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], out: YamlLines, source: Path) -> None:
+    out.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise ConfigError(
+                    f"{source}:{key_node.start_mark.line + 1}: duplicate key {key!r}; keep one of them."
+                )
+            seen.add(key)
+            _walk(value_node, (*path, key), out, source)
+            # An error about a key points at the key itself, not at where its value starts.
+            out.lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), out, source)
+
+
+def load_yaml(path: Path) -> tuple[Any, YamlLines]:
+    """Parse a YAML file, rejecting duplicate keys, and remember where every key is."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found.") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError(f"{path}: the file is empty.")
+        lines = YamlLines()
+        _walk(node, (), lines, path)
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}).") from exc
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def validate_yaml(path: Path, model: type[M], *, prefix: tuple[str | int, ...] = ()) -> M:
+    """Load `path` into `model`; validation errors name the file and line of the offending key."""
+    data, lines = load_yaml(path)
+    return validate_data(path, data, lines, model, prefix=prefix)
+
+
+def validate_data(
+    path: Path, data: Any, lines: YamlLines, model: type[M], *, prefix: tuple[str | int, ...] = ()
+) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc, lines, prefix)) from exc
+
+
+def format_validation_error(
+    path: Path, exc: ValidationError, lines: YamlLines, prefix: tuple[str | int, ...] = ()
+) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = (*prefix, *error["loc"])
+        line = lines.line_for(loc)
+        where = f"{path}:{line}" if line is not None else str(path)
+        dotted = ".".join(str(part) for part in loc)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r} (check its spelling; allowed keys are the model's fields)"
+        problems.append(f"{where}: {dotted}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(problems)
+
+
+class GenerationDefaults(_Strict):
+    """Per-entry overrides of a task's decoding parameters; unset fields keep the task's value."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    stop: list[str] | None = None
+    seed: int | None = None
+    system_prompt: str | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    thinking_budget_tokens: int | None = Field(default=None, gt=0)
+
+    def apply(self, base: GenerationConfig) -> GenerationConfig:
+        return base.merged(self.model_dump())
+
+
+class Price(_Strict):
+    """USD per million tokens, as published by the provider on `as_of`."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)
+    as_of: date
+    source: str | None = None
+
+
+class ModelEntry(_Strict):
+    """What a model is (name, organisation, price) and how to reach it (backend, model, options)."""
+
+    id: str = ""
+    display_name: str
+    organisation: str
+    backend: str
+    model: str
+    generation: GenerationDefaults = Field(default_factory=GenerationDefaults)
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    price: Price | None = None
+    open_weights: bool = False
+    release_date: date | None = None
+    knowledge_cutoff: date | None = None
+    notes: str | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from harness.backends import BACKEND_NAMES
+
+        if value not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {value!r}; known backends: {', '.join(sorted(BACKEND_NAMES))}")
+        return value
+
+
+class ModelsFile(_Strict):
+    default_entry: str
+    entries: dict[str, ModelEntry]
+
+    @field_validator("entries")
+    @classmethod
+    def _ids(cls, entries: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
+        for key, entry in entries.items():
+            if not ENTRY_ID_PATTERN.match(key):
+                raise ValueError(
+                    f"entry id {key!r} must be lower-case letters, digits, '.', '_' or '-' "
+                    "(it names a directory)"
+                )
+            entry.id = key
+        return entries
+
+
+def default_models_path() -> Path:
+    """`$HARNESS_MODELS`, else `./leaderboards/models.yaml`, else the copy next to the installed package."""
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env)
+    local = Path("leaderboards/models.yaml")
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parent.parent / "leaderboards" / "models.yaml"
+
+
+def load_models(path: Path | None = None) -> ModelsFile:
+    path = path or default_models_path()
+    models = validate_yaml(path, ModelsFile)
+    if models.default_entry not in models.entries:
+        raise ConfigError(f"{path}: default_entry {models.default_entry!r} is not one of the entries.")
+    return models
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """A ' Did you mean ...?' hint, or a list of the valid names when nothing is close."""
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    if close:
+        return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return " Valid names: " + ", ".join(sorted(choices)) + "."
+
+
+def get_entry(models: ModelsFile, name: str, path: Path | None = None) -> ModelEntry:
+    if name in models.entries:
+        return models.entries[name]
+    where = f" in {path}" if path else ""
+    raise ConfigError(f"unknown model entry {name!r}{where}.{suggest(name, list(models.entries))}")

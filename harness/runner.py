@@ -1,0 +1,394 @@
+"""plan (task x entry -> RunSpec and prompts) -> skip what is done -> generate -> score -> store."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness import __version__
+from harness.backends import GenerationRequest, ModelClient, make_client
+from harness.config import ModelEntry
+from harness.reasoning import split_reasoning
+from harness.store import RunDir, latest_records
+from harness.task import Task, derive_seed, fingerprint, select_subset
+from harness.types import (
+    Completion,
+    Counts,
+    GenerationConfig,
+    Message,
+    Metric,
+    Prompt,
+    RunResult,
+    RunSpec,
+    RunStatus,
+    Sample,
+    SampleRecord,
+    Timings,
+    Usage,
+)
+
+DEFAULT_MAX_ERROR_RATE = 0.05
+
+
+class ProgressReporter(Protocol):
+    def start(self, description: str, total: int, completed: int) -> None: ...
+
+    def advance(self, record: SampleRecord) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SilentProgress:
+    def start(self, description: str, total: int, completed: int) -> None:
+        pass
+
+    def advance(self, record: SampleRecord) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class RunOptions:
+    output_dir: Path
+    data_dir: Path | None = None
+    limit: int | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    generation: dict[str, Any] = field(default_factory=dict)
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+
+
+@dataclass
+class PlannedItem:
+    sample: Sample
+    epoch: int
+    prompt: Prompt
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.sample.id, self.epoch)
+
+
+@dataclass
+class Plan:
+    task: Task
+    entry: ModelEntry | None
+    spec: RunSpec
+    items: list[PlannedItem]
+    prefixes: dict[str, str]
+    notes: list[str]
+    plan_s: float
+
+    @property
+    def generation(self) -> GenerationConfig:
+        assert self.spec.generation is not None
+        return self.spec.generation
+
+
+@dataclass
+class RunOutcome:
+    run_dir: RunDir
+    result: RunResult
+    generated: int
+    reused: int
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
+    started = time.perf_counter()
+    loaded = task.load(options.data_dir)
+    generation = entry.generation.apply(task.generation_defaults()).merged(options.generation)
+    seed = options.seed if options.seed is not None else (generation.seed or 0)
+    generation = generation.merged({"seed": seed}) if generation.seed is not None else generation
+    selected = select_subset(loaded.samples, options.limit, seed)
+    epochs = options.epochs or task.default_epochs
+    items = [
+        PlannedItem(sample, epoch, task.build_prompt(sample, epoch, seed))
+        for sample in selected
+        for epoch in range(epochs)
+    ]
+    all_prefixes = task.prompt_prefixes()
+    used = sorted({item.prompt.prefix_key for item in items if item.prompt.prefix_key is not None})
+    prefixes = {key: all_prefixes[key] for key in used}
+    spec = RunSpec(
+        task=task.name,
+        task_version=task.version,
+        entry=entry.id,
+        model=entry.model,
+        backend=entry.backend,
+        generation=generation,
+        epochs=epochs,
+        seed=seed,
+        limit=options.limit,
+        task_params=task.params(),
+        data=loaded.ref.model_copy(update={"fingerprint": fingerprint(selected, prefixes)}),
+    )
+    notes = [
+        *loaded.notes,
+        *sorted({str(i.prompt.metadata["note"]) for i in items if "note" in i.prompt.metadata}),
+    ]
+    return Plan(task, entry, spec, items, prefixes, notes, time.perf_counter() - started)
+
+
+def request_for(item: PlannedItem, plan: Plan) -> GenerationRequest:
+    config = plan.generation
+    messages = item.prompt.render(plan.prefixes)
+    if config.system_prompt is not None and messages[0].role != "system":
+        messages = [Message(role="system", content=config.system_prompt), *messages]
+    if config.seed is not None:
+        config = config.model_copy(update={"seed": derive_seed(config.seed, item.sample.id, item.epoch)})
+    return GenerationRequest(messages=messages, config=config)
+
+
+def finish_completion(completion: Completion) -> Completion:
+    """Split `<think>` reasoning off the answer unless the backend already separated it."""
+    if completion.error is not None or completion.reasoning is not None:
+        return completion
+    reasoning, answer = split_reasoning(completion.text)
+    if reasoning is None:
+        return completion
+    return completion.model_copy(update={"text": answer, "reasoning": reasoning})
+
+
+def score_record(task: Task, record: SampleRecord) -> SampleRecord:
+    if record.completion.error is not None:
+        return record.model_copy(update={"score": None})
+    return record.model_copy(update={"score": task.score(record.prompt, record.completion)})
+
+
+def execute(
+    plan: Plan,
+    options: RunOptions,
+    *,
+    progress: ProgressReporter | None = None,
+    client_factory: Callable[[ModelEntry], ModelClient] = make_client,
+) -> RunOutcome:
+    """Generate and score whatever the run still lacks; safe to interrupt and to call again."""
+    progress = progress or SilentProgress()
+    spec_hash = plan.spec.spec_hash()
+    run_dir = RunDir.for_spec(options.output_dir, plan.spec.task, plan.spec.entry, spec_hash)
+    with run_dir.lock():
+        previous = run_dir.read_result() if run_dir.exists() else None
+        lines = run_dir.read_records(repair=True)
+        records = latest_records(lines)
+        superseded = len(lines) - len(records)
+        done = {key for key, record in records.items() if record.completion.error is None}
+        pending = [item for item in plan.items if item.key not in done]
+        # Few-shot prompts of one category share a prefix; keeping them together lets local backends
+        # reuse their KV cache.
+        pending.sort(key=lambda item: item.prompt.prefix_key or "")
+        reused = len(plan.items) - len(pending)
+        session = Session(started=time.perf_counter(), plan_s=plan.plan_s)
+        backend_info = previous.backend_info if previous else {}
+        if pending:
+            run_dir.write_result(
+                build_result(
+                    plan,
+                    spec_hash,
+                    records,
+                    previous,
+                    session,
+                    backend_info,
+                    options.max_error_rate,
+                    "partial",
+                )
+            )
+        try:
+            if pending:
+                progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), reused)
+                load_started = time.perf_counter()
+                assert plan.entry is not None, "an imported run has nothing to generate"
+                client = client_factory(plan.entry)
+                session.model_load_s = time.perf_counter() - load_started
+                backend_info = client.info()
+                try:
+                    superseded += _generate(plan, pending, client, run_dir, records, session, progress, done)
+                finally:
+                    client.close()
+                    progress.finish()
+        finally:
+            if superseded:
+                planned = {item.key for item in plan.items}
+                run_dir.rewrite_records(r for k, r in records.items() if k in planned)
+            result = build_result(
+                plan, spec_hash, records, previous, session, backend_info, options.max_error_rate
+            )
+            if previous is None or _differs(previous, result):
+                run_dir.write_result(result)
+    return RunOutcome(run_dir=run_dir, result=result, generated=session.generated, reused=reused)
+
+
+@dataclass
+class Session:
+    started: float
+    plan_s: float
+    model_load_s: float = 0.0
+    model_s: float = 0.0
+    scoring_s: float = 0.0
+    generated: int = 0
+    began_at: str = field(default_factory=now_iso)
+
+
+def _generate(
+    plan: Plan,
+    pending: Sequence[PlannedItem],
+    client: ModelClient,
+    run_dir: RunDir,
+    records: dict[tuple[str, int], SampleRecord],
+    session: Session,
+    progress: ProgressReporter,
+    done: set[tuple[str, int]],
+) -> int:
+    """Generate `pending`, appending each scored record at once; returns how many records it replaced."""
+    requests = [request_for(item, plan) for item in pending]
+    replaced = 0
+    with run_dir.appender() as appender:
+        waiting_since = time.perf_counter()
+        for index, completion in client.generate(requests):
+            session.model_s += time.perf_counter() - waiting_since
+            item = pending[index]
+            scoring_started = time.perf_counter()
+            record = score_record(
+                plan.task,
+                SampleRecord(
+                    sample_id=item.sample.id,
+                    epoch=item.epoch,
+                    category=item.sample.category,
+                    prompt=item.prompt,
+                    completion=finish_completion(completion),
+                ),
+            )
+            session.scoring_s += time.perf_counter() - scoring_started
+            appender.append(record)
+            if item.key in records:
+                replaced += 1
+            records[item.key] = record
+            session.generated += 1
+            if record.completion.error is None:
+                done.add(item.key)
+            progress.advance(record)
+            waiting_since = time.perf_counter()
+    return replaced
+
+
+def assess(
+    task: Task, planned: Sequence[SampleRecord], total: int, max_error_rate: float
+) -> tuple[dict[str, Metric], dict[str, dict[str, Metric]], RunStatus]:
+    """Metrics over the records of a run's planned samples, and the status they amount to."""
+    errors = sum(1 for r in planned if r.completion.error is not None)
+    metrics, categories = task.aggregate(planned)
+    if total:
+        metrics["error_rate"] = Metric(value=errors / total, n=total)
+    status: RunStatus
+    if len(planned) < total:
+        status = "partial"
+    elif total and errors / total > max_error_rate:
+        status = "failed"
+    else:
+        status = "complete"
+    return metrics, categories, status
+
+
+def build_result(
+    plan: Plan,
+    spec_hash: str,
+    records: dict[tuple[str, int], SampleRecord],
+    previous: RunResult | None,
+    session: Session,
+    backend_info: dict[str, Any],
+    max_error_rate: float,
+    status: RunStatus | None = None,
+) -> RunResult:
+    planned = [records[item.key] for item in plan.items if item.key in records]
+    metrics, categories, assessed = assess(plan.task, planned, len(plan.items), max_error_rate)
+    return RunResult(
+        spec=plan.spec,
+        spec_hash=spec_hash,
+        status=status or assessed,
+        headline=plan.task.headline,
+        metrics=metrics,
+        categories=categories,
+        counts=Counts(
+            planned=len(plan.items),
+            scored=sum(1 for r in planned if r.score is not None),
+            errors=sum(1 for r in planned if r.completion.error is not None),
+            generated=(previous.counts.generated if previous else 0) + session.generated,
+        ),
+        usage=sum((r.completion.usage for r in planned), Usage()),
+        timings=_timings(previous.timings if previous else None, session),
+        prompt_prefixes=plan.prefixes,
+        backend_info=backend_info,
+        notes=plan.notes,
+        harness_version=__version__,
+    )
+
+
+def _timings(previous: Timings | None, session: Session) -> Timings:
+    if session.generated == 0 and previous is not None:
+        return previous
+    base = previous or Timings(started_at=session.began_at)
+    return Timings(
+        started_at=base.started_at or session.began_at,
+        finished_at=now_iso(),
+        total_s=base.total_s + (time.perf_counter() - session.started) + session.plan_s,
+        model_s=base.model_s + session.model_s,
+        scoring_s=base.scoring_s + session.scoring_s,
+        plan_s=base.plan_s + session.plan_s,
+        model_load_s=base.model_load_s + session.model_load_s,
+    )
+
+
+def _differs(previous: RunResult, result: RunResult) -> bool:
+    return previous.model_dump() != result.model_dump()
+
+
+def rescore(run_dir: RunDir, output_dir: Path, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> RunOutcome:
+    """Score stored completions again with the current scorer; the model is never called.
+
+    With an unchanged task version the run is updated in place. A new task version is a different run:
+    the completions are scored into a new run directory and the old one is left as it was.
+    """
+    from harness.task import get_task
+
+    with run_dir.lock():
+        previous = run_dir.read_result()
+        task = get_task(previous.spec.task)
+        records = latest_records(run_dir.read_records(repair=True))
+        spec = previous.spec
+        target = run_dir
+        if spec.task_version != task.version:
+            spec = spec.model_copy(update={"task_version": task.version})
+            target = RunDir.for_spec(output_dir, spec.task, spec.entry, spec.spec_hash())
+        started = time.perf_counter()
+        rescored = [score_record(task, record) for record in records.values()]
+        scoring_s = time.perf_counter() - started
+        metrics, categories, status = assess(task, rescored, previous.counts.planned, max_error_rate)
+        result = previous.model_copy(
+            update={
+                "spec": spec,
+                "spec_hash": spec.spec_hash(),
+                "status": status,
+                "metrics": metrics,
+                "categories": categories,
+                "counts": previous.counts.model_copy(
+                    update={"scored": sum(r.score is not None for r in rescored)}
+                ),
+                "timings": previous.timings.model_copy(update={"scoring_s": scoring_s}),
+                "notes": [*previous.notes, f"rescored at {now_iso()} with task version {task.version}"],
+                "harness_version": __version__,
+            }
+        )
+        with target.lock() if target is not run_dir else contextlib.nullcontext():
+            target.rewrite_records(rescored)
+            target.write_result(result)
+    return RunOutcome(run_dir=target, result=result, generated=0, reused=len(rescored))

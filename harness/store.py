@@ -1,0 +1,185 @@
+"""Run directories: `<root>/<task>/<entry>/<spec hash>/{run.json, samples.jsonl}`.
+
+`samples.jsonl` is append-only while a run is in flight: each record is written with a single `write`
+and flushed as soon as it is scored, so a process killed at any point (SIGKILL included) loses at most
+the record being written, and a torn last line is dropped when the run is resumed. `run.json` is always
+replaced atomically (write a temporary file, fsync, rename). A lock file keeps two processes from
+writing the same run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from pydantic import ValidationError
+
+from harness.errors import StoreError
+from harness.types import RunResult, SampleRecord
+
+RUN_FILE = "run.json"
+SAMPLES_FILE = "samples.jsonl"
+LOCK_FILE = ".lock"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that readers see either the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def for_spec(cls, root: Path, task: str, entry: str, spec_hash: str) -> RunDir:
+        return cls(root / task / entry / spec_hash)
+
+    @property
+    def run_path(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def samples_path(self) -> Path:
+        return self.path / SAMPLES_FILE
+
+    def exists(self) -> bool:
+        return self.run_path.is_file()
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on this run for the duration of the block."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole block
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreError(
+                    f"{self.path} is being written by another harness process; wait for it to finish "
+                    "(or stop it) and run the command again."
+                ) from exc
+            yield
+        finally:
+            handle.close()
+
+    def read_result(self) -> RunResult:
+        try:
+            return RunResult.model_validate_json(self.run_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise StoreError(f"{self.run_path} does not exist: {self.path} is not a run directory.") from exc
+        except ValidationError as exc:
+            raise StoreError(f"{self.run_path} is not a valid run file: {exc.errors()[0]['msg']}") from exc
+
+    def write_result(self, result: RunResult) -> None:
+        atomic_write_text(self.run_path, result.model_dump_json(indent=2) + "\n")
+
+    def read_records(self, *, repair: bool = False) -> list[SampleRecord]:
+        """All complete records, in file order. With `repair`, a torn last line is cut off the file."""
+        try:
+            raw = self.samples_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        end = raw.rfind(b"\n") + 1
+        if end < len(raw) and repair:
+            # A write interrupted by a kill left a partial line; it was never acknowledged, drop it.
+            with open(self.samples_path, "r+b") as handle:
+                handle.truncate(end)
+        records = []
+        for number, line in enumerate(raw[:end].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(SampleRecord.model_validate_json(line))
+            except ValidationError as exc:
+                raise StoreError(
+                    f"{self.samples_path}:{number}: not a valid sample record ({exc.errors()[0]['msg']}). "
+                    "The file was changed outside the harness; restore it or delete the run directory."
+                ) from exc
+        return records
+
+    @contextlib.contextmanager
+    def appender(self) -> Iterator[RecordAppender]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.samples_path, "ab") as handle:
+            appender = RecordAppender(handle)
+            try:
+                yield appender
+            finally:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def rewrite_records(self, records: Iterable[SampleRecord]) -> None:
+        atomic_write_text(self.samples_path, "".join(r.model_dump_json() + "\n" for r in records))
+
+
+class RecordAppender:
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+
+    def append(self, record: SampleRecord) -> None:
+        # One write per record, flushed to the kernel at once: a killed process keeps every record it
+        # acknowledged. fsync happens when the appender closes (power loss is not the failure mode here).
+        self._handle.write((record.model_dump_json() + "\n").encode("utf-8"))
+        self._handle.flush()
+
+
+def latest_records(records: Iterable[SampleRecord]) -> dict[tuple[str, int], SampleRecord]:
+    """Later lines supersede earlier ones for the same (sample, epoch): a retried error replaces it."""
+    latest: dict[tuple[str, int], SampleRecord] = {}
+    for record in records:
+        latest[record.key] = record
+    return latest
+
+
+def iter_runs(root: Path) -> Iterator[RunDir]:
+    if not root.is_dir():
+        return
+    for run_file in sorted(root.glob(f"*/*/*/{RUN_FILE}")):
+        yield RunDir(run_file.parent)
+
+
+def resolve_run(ref: str, root: Path) -> RunDir:
+    """A run named by its directory, its run.json, `task/entry/hash`, or a unique hash prefix."""
+    candidate = Path(ref)
+    if candidate.name == RUN_FILE:
+        candidate = candidate.parent
+    for path in (candidate, root / candidate):
+        if (path / RUN_FILE).is_file():
+            return RunDir(path)
+    matches = [run for run in iter_runs(root) if run.path.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = ", ".join(str(m.path.relative_to(root)) for m in matches[:5])
+        raise StoreError(f"{ref!r} matches several runs under {root} ({listed}); give more of the hash.")
+    raise StoreError(
+        f"no run {ref!r} under {root}: give a run directory, its run.json, task/entry/hash, or a hash "
+        "prefix (`harness ls` lists the runs)."
+    )
+
+
+def dump_json(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"

@@ -1,0 +1,224 @@
+"""Core value types shared by tasks, backends, the runner, the store and the site.
+
+Everything here is a pydantic model so that `run.json` and `samples.jsonl` are validated on the way in
+and out, and so that pandas users see the same field names the code uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+RunStatus = Literal["complete", "partial", "failed"]
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Message(_Strict):
+    role: Role
+    content: str
+
+
+class GenerationConfig(_Strict):
+    """Decoding parameters. `None` means "the backend's own default" and is never sent."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 2048
+    stop: list[str] = Field(default_factory=list)
+    seed: int | None = 0
+    system_prompt: str | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    thinking_budget_tokens: int | None = None
+
+    def merged(self, overrides: dict[str, Any]) -> GenerationConfig:
+        """A copy with the non-None `overrides` applied and validated."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return GenerationConfig.model_validate(data)
+
+
+class Usage(_Strict):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+class Completion(_Strict):
+    """One model answer. `text` is the final answer with any reasoning split off into `reasoning`."""
+
+    text: str
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    model: str | None = None
+    error: str | None = None
+    error_retryable: bool = False
+    cost_usd: float | None = None
+    cached: bool = False
+
+
+class Sample(_Strict):
+    """One benchmark item as loaded from its dataset; `data` keeps the fields the task's prompt needs."""
+
+    id: str
+    category: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Prompt(_Strict):
+    """What is sent to the model for one (sample, epoch), plus what scoring needs to judge the answer.
+
+    Long shared prefixes (few-shot exemplars) are stored once per run in `run.json` under
+    `prompt_prefixes`; `prefix_key` names the prefix that precedes the content of the last user message.
+    """
+
+    messages: list[Message]
+    target: str
+    choices: list[str] = Field(default_factory=list)
+    prefix_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def render(self, prefixes: dict[str, str]) -> list[Message]:
+        """The full messages with the shared prefix restored."""
+        if self.prefix_key is None:
+            return list(self.messages)
+        prefix = prefixes[self.prefix_key]
+        last_user = max(i for i, m in enumerate(self.messages) if m.role == "user")
+        rendered = list(self.messages)
+        rendered[last_user] = Message(role="user", content=prefix + self.messages[last_user].content)
+        return rendered
+
+
+class Score(_Strict):
+    value: float
+    extracted: str | None = None
+    parsed: bool = True
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleRecord(_Strict):
+    """One line of `samples.jsonl`: everything about one (sample, epoch)."""
+
+    sample_id: str
+    epoch: int = 0
+    category: str | None = None
+    prompt: Prompt
+    completion: Completion
+    score: Score | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.sample_id, self.epoch)
+
+
+class Metric(_Strict):
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int
+
+
+class DataRef(_Strict):
+    """Which data a run used: identity (dataset, fingerprint) and where it was read from (source, path)."""
+
+    dataset: str
+    revision: str | None = None
+    source: Literal["hub", "local", "import"] = "hub"
+    path: str | None = None
+    fingerprint: str = ""
+
+
+class ImportInfo(_Strict):
+    source_file: str
+    source_sha256: str
+    records_read: int
+    records_imported: int
+    skipped_malformed: int = 0
+    skipped_unknown_id: int = 0
+    skipped_duplicate: int = 0
+
+
+class RunSpec(_Strict):
+    """The identity of a run. Two runs with equal specs are the same run; its hash names the directory."""
+
+    task: str
+    task_version: str
+    entry: str
+    model: str
+    backend: str
+    generation: GenerationConfig | None
+    epochs: int = 1
+    seed: int = 0
+    limit: int | None = None
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    data: DataRef
+    imported_from_sha256: str | None = None
+
+    def spec_hash(self) -> str:
+        identity = self.model_dump(mode="json")
+        # Where the data was read from does not change what was evaluated; its fingerprint does.
+        identity["data"] = {"dataset": self.data.dataset, "fingerprint": self.data.fingerprint}
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+class Counts(_Strict):
+    """`generated` counts every model call made for this run, across resumed invocations."""
+
+    planned: int = 0
+    scored: int = 0
+    errors: int = 0
+    generated: int = 0
+
+
+class Timings(_Strict):
+    """Cumulative over the invocations that generated something. `model_s` is time spent waiting for
+    the backend; everything else in `total_s` is the harness's own overhead (data, prompts, scoring)."""
+
+    started_at: str | None = None
+    finished_at: str | None = None
+    total_s: float = 0.0
+    plan_s: float = 0.0
+    model_load_s: float = 0.0
+    model_s: float = 0.0
+    scoring_s: float = 0.0
+
+
+class RunResult(_Strict):
+    """The content of `run.json`."""
+
+    schema_version: int = SCHEMA_VERSION
+    spec: RunSpec
+    spec_hash: str
+    status: RunStatus
+    headline: str = "accuracy"
+    metrics: dict[str, Metric] = Field(default_factory=dict)
+    categories: dict[str, dict[str, Metric]] = Field(default_factory=dict)
+    counts: Counts = Field(default_factory=Counts)
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    timings: Timings = Field(default_factory=Timings)
+    prompt_prefixes: dict[str, str] = Field(default_factory=dict)
+    backend_info: dict[str, Any] = Field(default_factory=dict)
+    imported: ImportInfo | None = None
+    notes: list[str] = Field(default_factory=list)
+    harness_version: str = ""

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real benchmark data in ../shared/data and the real embedded model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.backends import ModelClient, make_client
+from harness.config import ModelEntry, get_entry, load_models
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HARNESS_TEST_DATA", REPO.parent / "shared" / "data"))
+MODELS_FILE = REPO / "leaderboards" / "models.yaml"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "README.md").is_file():
+        pytest.fail(f"the benchmark data folder {SHARED_DATA} is missing (set HARNESS_TEST_DATA to its path)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def embedded_entry() -> ModelEntry:
+    return get_entry(load_models(MODELS_FILE), "smollm2")
+
+
+@pytest.fixture(scope="session")
+def embedded_client(embedded_entry: ModelEntry) -> Iterator[ModelClient]:
+    """One in-process SmolLM2 for the whole session (loading it takes about a second)."""
+    client = make_client(embedded_entry)
+    yield client
+    client.close()
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `harness` command in a subprocess."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HARNESS_MODELS": str(MODELS_FILE), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )

@@ -138,8 +138,20 @@ class Price(_Strict):
     source: str | None = None
 
 
+class ManagedServer(_Strict):
+    """A local OpenAI-compatible server the harness starts before a run and stops after it."""
+
+    kind: Literal["llamacpp", "vllm"]
+    port: int | None = Field(default=None, ge=1, le=65535)
+    args: list[str] = Field(default_factory=list)
+    startup_timeout_s: float = Field(default=180.0, gt=0)
+
+
 class ModelEntry(_Strict):
-    """What a model is (name, organisation, price) and how to reach it (backend, model, options)."""
+    """What a model is (name, organisation, price) and how to reach it (backend, model, options).
+
+    `backend: external` marks a model known only through imported or reported results.
+    """
 
     id: str = ""
     display_name: str
@@ -148,6 +160,14 @@ class ModelEntry(_Strict):
     model: str
     generation: GenerationDefaults = Field(default_factory=GenerationDefaults)
     backend_options: dict[str, Any] = Field(default_factory=dict)
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    concurrency: int = Field(default=1, ge=1)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    request_timeout_s: float = Field(default=600.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    server: ManagedServer | None = None
     price: Price | None = None
     open_weights: bool = False
     release_date: date | None = None

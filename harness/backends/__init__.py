@@ -12,7 +12,7 @@ from harness.types import Completion, GenerationConfig, Message
 if TYPE_CHECKING:
     from harness.config import ModelEntry
 
-BACKEND_NAMES = frozenset({"llamacpp"})
+BACKEND_NAMES = frozenset({"llamacpp", "openai_compat", "anthropic", "external"})
 
 
 class GenerationRequest(BaseModel):
@@ -38,8 +38,15 @@ class ModelClient(Protocol):
 
 
 def make_client(entry: ModelEntry) -> ModelClient:
+    from harness.errors import ConfigError
+
     if entry.backend == "llamacpp":
         from harness.backends.llamacpp import LlamaCppClient
 
         return LlamaCppClient.from_entry(entry)
-    raise AssertionError(f"backend {entry.backend!r} passed validation but has no client")
+    if entry.backend == "external":
+        raise ConfigError(
+            f"entry {entry.id!r} is external: its results come from imported or reported outputs, "
+            "so the harness cannot generate with it."
+        )
+    raise ConfigError(f"entry {entry.id!r}: the {entry.backend!r} backend is not available in this build.")

@@ -12,9 +12,12 @@ from typing import Any, Protocol
 
 from harness import __version__
 from harness.backends import GenerationRequest, ModelClient, make_client
+from harness.cache import RequestCache, default_cache_path, request_key
 from harness.config import ModelEntry
+from harness.cost import Budget, SpendGuard, completion_cost
+from harness.errors import ConfigError
 from harness.reasoning import split_reasoning
-from harness.store import RunDir, latest_records
+from harness.store import RecordAppender, RunDir, latest_records
 from harness.task import Task, derive_seed, fingerprint, select_subset
 from harness.types import (
     Completion,
@@ -63,6 +66,16 @@ class RunOptions:
     seed: int | None = None
     generation: dict[str, Any] = field(default_factory=dict)
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    # Shared by the runs of one command: no call is sent that could take spending past its limit.
+    budget: Budget | None = None
+    # Answer identical requests from `<output_dir>/.cache/requests.sqlite` (or `cache_path`).
+    use_cache: bool = True
+    cache_path: Path | None = None
+
+    def open_cache(self) -> RequestCache | None:
+        if not self.use_cache:
+            return None
+        return RequestCache(self.cache_path or default_cache_path(self.output_dir))
 
 
 @dataclass
@@ -94,10 +107,16 @@ class Plan:
 
 @dataclass
 class RunOutcome:
+    """`generated`, `cached` and `cost_usd` are this invocation's; `not_sent` counts the samples the
+    spending limit kept back (the run stays partial and resumes on the next invocation)."""
+
     run_dir: RunDir
     result: RunResult
     generated: int
     reused: int
+    cached: int = 0
+    cost_usd: float = 0.0
+    not_sent: int = 0
 
 
 def now_iso() -> str:
@@ -177,6 +196,13 @@ def execute(
     progress = progress or SilentProgress()
     spec_hash = plan.spec.spec_hash()
     run_dir = RunDir.for_spec(options.output_dir, plan.spec.task, plan.spec.entry, spec_hash)
+    entry = plan.entry
+    assert entry is not None, "an imported run has nothing to generate"
+    if options.budget is not None and entry.price is None:
+        raise ConfigError(
+            f"--max-cost needs a price for entry {entry.id!r}: add `price:` (USD per million input and "
+            "output tokens) to it in the models file."
+        )
     with run_dir.lock():
         previous = run_dir.read_result() if run_dir.exists() else None
         lines = run_dir.read_records(repair=True)
@@ -203,20 +229,43 @@ def execute(
                     "partial",
                 )
             )
+        cache = options.open_cache() if pending else None
         try:
             if pending:
                 progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), reused)
-                load_started = time.perf_counter()
-                assert plan.entry is not None, "an imported run has nothing to generate"
-                client = client_factory(plan.entry)
-                session.model_load_s = time.perf_counter() - load_started
-                backend_info = client.info()
                 try:
-                    superseded += _generate(plan, pending, client, run_dir, records, session, progress, done)
+                    with run_dir.appender() as appender:
+                        recorder = Recorder(plan, appender, records, session, progress, done)
+                        requests = [request_for(item, plan) for item in pending]
+                        keys = [
+                            request_key(entry, r, item.epoch)
+                            for r, item in zip(requests, pending, strict=True)
+                        ]
+                        misses = _answer_from_cache(cache, keys, pending, recorder)
+                        if misses:
+                            load_started = time.perf_counter()
+                            client = client_factory(entry)
+                            session.model_load_s = time.perf_counter() - load_started
+                            backend_info = client.info()
+                            try:
+                                _generate(
+                                    entry,
+                                    [pending[i] for i in misses],
+                                    [requests[i] for i in misses],
+                                    [keys[i] for i in misses],
+                                    client,
+                                    recorder,
+                                    cache,
+                                    options.budget,
+                                )
+                            finally:
+                                client.close()
+                        superseded += recorder.replaced
                 finally:
-                    client.close()
                     progress.finish()
         finally:
+            if cache is not None:
+                cache.close()
             if superseded:
                 planned = {item.key for item in plan.items}
                 run_dir.rewrite_records(r for k, r in records.items() if k in planned)
@@ -225,7 +274,15 @@ def execute(
             )
             if previous is None or _differs(previous, result):
                 run_dir.write_result(result)
-    return RunOutcome(run_dir=run_dir, result=result, generated=session.generated, reused=reused)
+    return RunOutcome(
+        run_dir=run_dir,
+        result=result,
+        generated=session.generated,
+        reused=reused,
+        cached=session.cached,
+        cost_usd=session.cost_usd,
+        not_sent=len(plan.items) - reused - session.generated - session.cached,
+    )
 
 
 @dataclass
@@ -236,49 +293,92 @@ class Session:
     model_s: float = 0.0
     scoring_s: float = 0.0
     generated: int = 0
+    cached: int = 0
+    cost_usd: float = 0.0
     began_at: str = field(default_factory=now_iso)
 
 
+class Recorder:
+    """Scores each completion as it arrives and appends its record at once (a kill loses nothing)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        appender: RecordAppender,
+        records: dict[tuple[str, int], SampleRecord],
+        session: Session,
+        progress: ProgressReporter,
+        done: set[tuple[str, int]],
+    ) -> None:
+        self.plan = plan
+        self.appender = appender
+        self.records = records
+        self.session = session
+        self.progress = progress
+        self.done = done
+        self.replaced = 0
+
+    def add(self, item: PlannedItem, completion: Completion) -> SampleRecord:
+        scoring_started = time.perf_counter()
+        record = score_record(
+            self.plan.task,
+            SampleRecord(
+                sample_id=item.sample.id,
+                epoch=item.epoch,
+                category=item.sample.category,
+                prompt=item.prompt,
+                completion=completion,
+            ),
+        )
+        self.session.scoring_s += time.perf_counter() - scoring_started
+        self.appender.append(record)
+        if item.key in self.records:
+            self.replaced += 1
+        self.records[item.key] = record
+        if record.completion.error is None:
+            self.done.add(item.key)
+        self.progress.advance(record)
+        return record
+
+
+def _answer_from_cache(
+    cache: RequestCache | None, keys: Sequence[str], pending: Sequence[PlannedItem], recorder: Recorder
+) -> list[int]:
+    """Record the pending items the cache can answer; return the indices of the others."""
+    hits = cache.get_many(keys) if cache is not None else {}
+    for key, item in zip(keys, pending, strict=True):
+        if key in hits:
+            recorder.add(item, hits[key])
+            recorder.session.cached += 1
+    return [index for index, key in enumerate(keys) if key not in hits]
+
+
 def _generate(
-    plan: Plan,
+    entry: ModelEntry,
     pending: Sequence[PlannedItem],
+    requests: Sequence[GenerationRequest],
+    keys: Sequence[str],
     client: ModelClient,
-    run_dir: RunDir,
-    records: dict[tuple[str, int], SampleRecord],
-    session: Session,
-    progress: ProgressReporter,
-    done: set[tuple[str, int]],
-) -> int:
-    """Generate `pending`, appending each scored record at once; returns how many records it replaced."""
-    requests = [request_for(item, plan) for item in pending]
-    replaced = 0
-    with run_dir.appender() as appender:
+    recorder: Recorder,
+    cache: RequestCache | None,
+    budget: Budget | None,
+) -> None:
+    """Send `requests` to the model, recording (and caching) each completion as it arrives."""
+    session = recorder.session
+    guard = SpendGuard(budget, entry.price, requests) if budget is not None and entry.price else None
+    waiting_since = time.perf_counter()
+    for index, raw in client.generate(requests, guard.admit if guard is not None else None):
+        session.model_s += time.perf_counter() - waiting_since
+        completion = finish_completion(raw)
+        completion.cost_usd = completion_cost(completion, entry.price)
+        if guard is not None:
+            guard.settle(index, completion)
+        session.cost_usd += completion.cost_usd or 0.0
+        session.generated += 1
+        record = recorder.add(pending[index], completion)
+        if cache is not None:
+            cache.put(keys[index], record.completion)
         waiting_since = time.perf_counter()
-        for index, completion in client.generate(requests):
-            session.model_s += time.perf_counter() - waiting_since
-            item = pending[index]
-            scoring_started = time.perf_counter()
-            record = score_record(
-                plan.task,
-                SampleRecord(
-                    sample_id=item.sample.id,
-                    epoch=item.epoch,
-                    category=item.sample.category,
-                    prompt=item.prompt,
-                    completion=finish_completion(completion),
-                ),
-            )
-            session.scoring_s += time.perf_counter() - scoring_started
-            appender.append(record)
-            if item.key in records:
-                replaced += 1
-            records[item.key] = record
-            session.generated += 1
-            if record.completion.error is None:
-                done.add(item.key)
-            progress.advance(record)
-            waiting_since = time.perf_counter()
-    return replaced
 
 
 def assess(
@@ -323,14 +423,33 @@ def build_result(
             scored=sum(1 for r in planned if r.score is not None),
             errors=sum(1 for r in planned if r.completion.error is not None),
             generated=(previous.counts.generated if previous else 0) + session.generated,
+            cached=sum(1 for r in planned if r.completion.cached),
         ),
         usage=sum((r.completion.usage for r in planned), Usage()),
+        cost_usd=run_cost(plan.entry, planned),
         timings=_timings(previous.timings if previous else None, session),
         prompt_prefixes=plan.prefixes,
         backend_info=backend_info,
-        notes=plan.notes,
+        notes=[*plan.notes, *usage_notes(planned)],
         harness_version=__version__,
     )
+
+
+def run_cost(entry: ModelEntry | None, planned: Sequence[SampleRecord]) -> float | None:
+    """The sum of the samples' costs; None when the entry has no price (or the run was imported)."""
+    if entry is None or entry.price is None:
+        return None
+    return sum(r.completion.cost_usd or 0.0 for r in planned)
+
+
+def usage_notes(planned: Sequence[SampleRecord]) -> list[str]:
+    missing = sum(1 for r in planned if r.completion.usage_missing)
+    if not missing:
+        return []
+    return [
+        f"{missing} response(s) carried no readable token counts: their tokens and cost are unknown "
+        "and not included in usage and cost_usd"
+    ]
 
 
 def _timings(previous: Timings | None, session: Session) -> Timings:

@@ -74,6 +74,8 @@ class Completion(_Strict):
     error_retryable: bool = False
     cost_usd: float | None = None
     cached: bool = False
+    # The response carried no readable token counts, so its cost is unknown (`cost_usd` stays None).
+    usage_missing: bool = False
 
 
 class Sample(_Strict):
@@ -182,12 +184,14 @@ class RunSpec(_Strict):
 
 
 class Counts(_Strict):
-    """`generated` counts every model call made for this run, across resumed invocations."""
+    """`generated` counts every model call made for this run, across resumed invocations; `cached`
+    counts the planned samples whose completion came from the request cache."""
 
     planned: int = 0
     scored: int = 0
     errors: int = 0
     generated: int = 0
+    cached: int = 0
 
 
 class Timings(_Strict):

@@ -396,6 +396,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = app(standalone_mode=False)
+        if code == 130:
+            # typer turns Ctrl-C (and SIGTERM, see _interrupt) into exit status 130.
+            raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
     except click.exceptions.ClickException as exc:

@@ -2,16 +2,20 @@
 retries, limits and deadlines are the harness's own, see `concurrent.py`).
 
 Request mapping: system messages are joined into the top-level `system` field; `max_tokens` is
-always sent (the API requires it); `stop` becomes `stop_sequences`; `top_p` is sent only when it is
-not 1 (recent models refuse `temperature` and `top_p` together). With
-`generation.thinking_budget_tokens` extended thinking is enabled (`thinking: {type: enabled,
-budget_tokens}`); the thinking tokens count against `max_tokens`, so the harness sends
-`max_tokens + thinking_budget_tokens` to leave the answer its own allowance, and sends no
-`temperature` or `top_p` (thinking accepts only the defaults). The API has no seed, so sampling at
-temperature > 0 is not reproducible. Thinking blocks become the completion's reasoning (redacted
-thinking is marked, its content is encrypted); `stop_reason` is mapped to the OpenAI vocabulary
-(`end_turn`/`stop_sequence` -> stop, `max_tokens` -> length); `refusal` is recorded as a content
-filter error. Usage: `input_tokens` plus cache reads and writes as input, cache reads as cached input.
+always sent (the API requires it); `stop` becomes `stop_sequences`. No sampling parameters are sent:
+API version 2026-10-21, which SDK 2.x sends by default, refuses `temperature`, `top_p` and `top_k`
+(even at their defaults), so Claude always decodes with its own defaults; a task's temperature 0 is
+not honoured and the run's backend_info says so. The API has no seed either, so answers are not
+reproducible. (To reach an older model with sampling parameters, pin `backend_options.api_version:
+"2023-06-01"` and pass them in `backend_options.extra_body`.)
+
+With `generation.thinking_budget_tokens` manual extended thinking is enabled (`thinking: {type:
+enabled, budget_tokens}`, at least 1,024); thinking tokens count against `max_tokens`, so the
+harness sends `max_tokens + thinking_budget_tokens` to leave the answer its own allowance. Thinking
+blocks become the completion's reasoning (redacted thinking is marked, its content is encrypted);
+`stop_reason` is mapped to the OpenAI vocabulary (`end_turn`/`stop_sequence` -> stop, `max_tokens` ->
+length); `refusal` is recorded as a content-filter error. Usage: `input_tokens` plus cache reads and
+writes as input, cache reads as cached input; output includes thinking (billed as output).
 `backend_options.extra_body` is merged into every request.
 """
 
@@ -48,6 +52,7 @@ class AnthropicOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     extra_body: dict[str, Any] = Field(default_factory=dict)
+    api_version: str | None = None
 
 
 def message_params(model: str, request: GenerationRequest, extra_body: dict[str, Any]) -> dict[str, Any]:
@@ -67,10 +72,6 @@ def message_params(model: str, request: GenerationRequest, extra_body: dict[str,
         params["system"] = system
     if config.thinking_budget_tokens is not None:
         params["thinking"] = {"type": "enabled", "budget_tokens": config.thinking_budget_tokens}
-    else:
-        params["temperature"] = config.temperature
-        if config.top_p != 1.0:
-            params["top_p"] = config.top_p
     if config.stop:
         params["stop_sequences"] = config.stop
     params.update(extra_body)
@@ -137,7 +138,7 @@ class AnthropicTransport:
         key: str,
         key_env: str | None,
         timeout_s: float,
-        extra_body: dict[str, Any],
+        options: AnthropicOptions,
     ) -> None:
         self._model = model
         self._base_url = base_url
@@ -145,14 +146,20 @@ class AnthropicTransport:
         self._key = key
         self._key_env = key_env
         self._timeout_s = timeout_s
-        self._extra_body = extra_body
+        self._extra_body = options.extra_body
+        self._api_version = options.api_version
         self._client: Any = None
 
     async def open(self) -> None:
         import anthropic
 
+        headers = {"anthropic-version": self._api_version} if self._api_version else None
         self._client = anthropic.AsyncAnthropic(
-            api_key=self._key, base_url=self._base_url, max_retries=0, timeout=self._timeout_s
+            api_key=self._key,
+            base_url=self._base_url,
+            max_retries=0,
+            timeout=self._timeout_s,
+            default_headers=headers,
         )
 
     async def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
@@ -189,7 +196,13 @@ class AnthropicTransport:
     def info(self) -> dict[str, Any]:
         import anthropic
 
-        return {"transport": "anthropic-sdk", "anthropic": anthropic.__version__, "endpoint": self._endpoint}
+        return {
+            "transport": "anthropic-sdk",
+            "anthropic": anthropic.__version__,
+            "api_version": self._api_version or anthropic._constants.ANTHROPIC_API_VERSION,
+            "endpoint": self._endpoint,
+            "sampling": "the model's defaults (the API takes no temperature, top_p or seed)",
+        }
 
 
 def make_anthropic_client(entry: ModelEntry) -> ConcurrentClient:
@@ -199,7 +212,7 @@ def make_anthropic_client(entry: ModelEntry) -> ConcurrentClient:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(
             f"entry {entry.id!r}: invalid backend_options for anthropic ({problems}). "
-            "Allowed keys: extra_body."
+            "Allowed keys: extra_body, api_version."
         ) from None
     if entry.api_key_env is None:
         raise ConfigError(
@@ -216,6 +229,6 @@ def make_anthropic_client(entry: ModelEntry) -> ConcurrentClient:
         key,
         entry.api_key_env,
         entry.request_timeout_s,
-        options.extra_body,
+        options,
     )
     return ConcurrentClient(transport, Limits.from_entry(entry), backend="anthropic", secret=key)

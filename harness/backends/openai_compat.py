@@ -308,7 +308,7 @@ class SdkTransport:
             ) from None
         except (openai.APIConnectionError, openai.APIResponseValidationError, ValueError) as exc:
             raise RetryableError(f"{self._endpoint}: {type(exc).__name__}: {exc}") from None
-        return self._chat.completions(response.model_dump(), len(requests))
+        return self._chat.completions(response.model_dump(warnings=False), len(requests))
 
     async def aclose(self) -> None:
         if self._client is not None:

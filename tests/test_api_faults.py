@@ -273,8 +273,8 @@ def test_no_api_key_in_any_file_the_run_wrote(
         fault_server.script(prompts[1], [Fault("echo_key_answer")])
         fault_server.script(prompts[2], [Fault("server_error")])
         result = run_cli(
-            "run", "-t", "mmlu_pro_0shot", "--limit", "4", "--max-tokens", "64", "-m", model,
-            "--models", str(models), "--data-dir", str(shared_data), "-o", str(output), "--max-error-rate", "1",
+            "run", "-t", "mmlu_pro_0shot", "--limit", "4", "--max-tokens", "64", "-m", model, "--models",
+            str(models), "--data-dir", str(shared_data), "-o", str(output), "--max-error-rate", "1",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert KEY not in result.stdout and KEY not in result.stderr

@@ -262,7 +262,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = int(runner.addresses[0][1])
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="api-throughput-") as tmp:
         work = Path(tmp)

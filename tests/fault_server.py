@@ -65,6 +65,7 @@ class FaultServer:
     answer: Callable[[dict[str, Any]], str] = lambda body: ANSWER
     reasoning: str | None = None
     hang_s: float = 30.0
+    ignore_n: bool = False
     requests: list[Recorded] = field(default_factory=list)
     scripts: list[tuple[str, list[Fault]]] = field(default_factory=list)
     port: int = 0
@@ -105,9 +106,7 @@ class FaultServer:
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             await site.start()
-            server = site._server
-            assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = int(self._runner.addresses[0][1])
             ready.set()
 
         def run() -> None:
@@ -235,7 +234,7 @@ class FaultServer:
         if failed is not None:
             return failed
         body = record.body
-        n = int(body.get("n", 1))
+        n = 1 if self.ignore_n else int(body.get("n", 1))
         text = self._answer_text(record, fault)
         finish = "content_filter" if fault.kind == "content_filter" else "stop"
         message: dict[str, Any] = {"role": "assistant", "content": "" if finish == "content_filter" else text}

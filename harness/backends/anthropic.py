@@ -55,7 +55,7 @@ class AnthropicOptions(BaseModel):
     api_version: str | None = None
 
 
-def message_params(model: str, request: GenerationRequest, extra_body: dict[str, Any]) -> dict[str, Any]:
+def message_params(model: str, request: GenerationRequest) -> dict[str, Any]:
     config = request.config
     if config.reasoning_effort is not None:
         raise PermanentError(
@@ -74,7 +74,6 @@ def message_params(model: str, request: GenerationRequest, extra_body: dict[str,
         params["thinking"] = {"type": "enabled", "budget_tokens": config.thinking_budget_tokens}
     if config.stop:
         params["stop_sequences"] = config.stop
-    params.update(extra_body)
     return params
 
 
@@ -165,11 +164,13 @@ class AnthropicTransport:
     async def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         import anthropic
 
-        params = message_params(self._model, requests[0], self._extra_body)
+        params = message_params(self._model, requests[0])
         try:
             # An explicit timeout also lifts the SDK's refusal of long non-streaming requests: the
             # harness's own deadline (request_timeout_s) bounds every call.
-            response = await self._client.messages.with_raw_response.create(**params, timeout=self._timeout_s)
+            response = await self._client.messages.with_raw_response.create(
+                **params, extra_body=self._extra_body or None, timeout=self._timeout_s
+            )
             text = await response.text()
         except anthropic.APIStatusError as exc:
             message, code = error_fields(exc.response.text)

@@ -26,7 +26,15 @@ from harness.config import get_entry, load_models
 from harness.cost import Budget
 from harness.errors import HarnessError
 from harness.hub import DATA_DIR_ENV
-from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOptions, RunOutcome, execute, plan_run, rescore
+from harness.runner import (
+    DEFAULT_MAX_ERROR_RATE,
+    ClientPool,
+    RunOptions,
+    RunOutcome,
+    execute,
+    plan_run,
+    rescore,
+)
 from harness.store import RunDir, iter_runs, latest_records, resolve_run
 from harness.task import get_task
 from harness.types import Metric, RunResult, SampleRecord
@@ -203,33 +211,43 @@ def run(
         use_cache=not no_cache,
     )
     incomplete = False
-    for each in tasks:
-        plan = plan_run(each, entry, options)
-        for note in plan.notes:
-            err_console.print(f"[yellow]note:[/] {note}")
-        outcome = execute(plan, options, progress=RichProgress())
-        console.print(summary_table(outcome))
-        if outcome.result.status == "failed":
-            incomplete = True
-            errors = outcome.result.counts.errors
-            err_console.print(
-                f"[bold red]failed:[/] {errors} of {outcome.result.counts.planned} samples errored, more "
-                f"than --max-error-rate {max_error_rate:g} allows (`harness show {outcome.run_dir.path}` "
-                "lists them); the same command retries only those samples.",
-                highlight=False,
-            )
-        if options.budget is not None and options.budget.refused:
-            incomplete = True
-            budget = options.budget
-            err_console.print(
-                f"[bold yellow]stopped by --max-cost {format_cost(budget.limit_usd)}:[/] spent "
-                f"{format_cost(budget.spent_usd)}; {outcome.not_sent} sample(s) of this run not sent. Run "
-                "the same command again (with a higher --max-cost) to continue where it stopped.",
-                highlight=False,
-            )
-            break
+    with ClientPool() as clients:
+        for each in tasks:
+            plan = plan_run(each, entry, options)
+            for note in plan.notes:
+                err_console.print(f"[yellow]note:[/] {note}")
+            outcome = execute(plan, options, progress=RichProgress(), client_factory=clients)
+            console.print(summary_table(outcome))
+            if report_incomplete(outcome, options, max_error_rate):
+                incomplete = True
+            if options.budget is not None and options.budget.refused:
+                break
     if incomplete:
         raise typer.Exit(1)
+
+
+def report_incomplete(outcome: RunOutcome, options: RunOptions, max_error_rate: float) -> bool:
+    """Explain a failed run or one stopped by the spending limit; True when there was one."""
+    incomplete = False
+    if outcome.result.status == "failed":
+        incomplete = True
+        errors = outcome.result.counts.errors
+        err_console.print(
+            f"[bold red]failed:[/] {errors} of {outcome.result.counts.planned} samples errored, more "
+            f"than --max-error-rate {max_error_rate:g} allows (`harness show {outcome.run_dir.path}` "
+            "lists them); the same command retries only those samples.",
+            highlight=False,
+        )
+    budget = options.budget
+    if budget is not None and budget.refused:
+        incomplete = True
+        err_console.print(
+            f"[bold yellow]stopped by --max-cost {format_cost(budget.limit_usd)}:[/] spent "
+            f"{format_cost(budget.spent_usd)}; {outcome.not_sent} sample(s) of this run not sent. Run "
+            "the same command again (with a higher --max-cost) to continue where it stopped.",
+            highlight=False,
+        )
+    return incomplete
 
 
 @app.command("ls")

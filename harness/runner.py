@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from harness import __version__
-from harness.backends import GenerationRequest, ModelClient, make_client
+from harness.backends import Admit, GenerationRequest, ModelClient, make_client
 from harness.cache import RequestCache, default_cache_path, request_key
 from harness.config import ModelEntry
 from harness.cost import Budget, SpendGuard, completion_cost
@@ -117,6 +117,48 @@ class RunOutcome:
     cached: int = 0
     cost_usd: float = 0.0
     not_sent: int = 0
+
+
+class ClientPool:
+    """Clients kept open across the runs of one command, so that a managed server (or a loaded model)
+    starts once rather than once per task. Pass the pool as `execute(client_factory=...)`; the runs
+    borrow its clients, and `close()` ends them all."""
+
+    def __init__(self, factory: Callable[[ModelEntry], ModelClient] = make_client) -> None:
+        self._factory = factory
+        self._clients: dict[str, ModelClient] = {}
+
+    def __call__(self, entry: ModelEntry) -> ModelClient:
+        if entry.id not in self._clients:
+            self._clients[entry.id] = self._factory(entry)
+        return _Borrowed(self._clients[entry.id])
+
+    def __enter__(self) -> ClientPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
+class _Borrowed:
+    def __init__(self, client: ModelClient) -> None:
+        self._client = client
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], admit: Admit | None = None
+    ) -> Iterator[tuple[int, Completion]]:
+        return self._client.generate(requests, admit)
+
+    def info(self) -> dict[str, Any]:
+        return self._client.info()
+
+    def close(self) -> None:
+        """The pool closes it."""
 
 
 def now_iso() -> str:

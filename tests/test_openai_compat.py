@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,12 @@ from tests.fault_server import ANSWER, Fault, FaultServer
 TRANSPORTS = ["aiohttp", "openai-sdk"]
 
 
-def request(content: str = "What is 2+2?", **config: object) -> GenerationRequest:
+def request(content: str = "What is 2+2?", **config: Any) -> GenerationRequest:
     messages = [Message(role="system", content="Answer briefly."), Message(role="user", content=content)]
     return GenerationRequest(messages=messages, config=GenerationConfig.model_validate(config))
 
 
-def generate(server: FaultServer, requests: list[GenerationRequest], **fields: object) -> list[Completion]:
+def generate(server: FaultServer, requests: list[GenerationRequest], **fields: Any) -> list[Completion]:
     client = make_client(api_entry(server, **fields))
     try:
         found = dict(client.generate(requests))
@@ -38,7 +39,7 @@ def generate(server: FaultServer, requests: list[GenerationRequest], **fields: o
 def test_request_carries_messages_decoding_parameters_and_the_key(
     transport: str, fault_server: FaultServer
 ) -> None:
-    config = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 77, "stop": ["\n\n"], "seed": 1234}
+    config: dict[str, Any] = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 77, "stop": ["\n\n"], "seed": 1234}
     (completion,) = generate(
         fault_server,
         [request(**config, reasoning_effort="low")],
@@ -139,7 +140,7 @@ def test_thinking_budget_is_refused_for_openai_compatible_entries(fault_server: 
 
 
 def test_unknown_backend_options_are_a_config_error(fault_server: FaultServer) -> None:
-    with pytest.raises(ConfigError, match="invalid backend_options for openai_compat.*transport"):
+    with pytest.raises(ConfigError, match=r"invalid backend_options for openai_compat.*transport"):
         make_client(api_entry(fault_server, backend_options={"transprot": "aiohttp"}))
 
 

@@ -139,3 +139,28 @@ def test_a_server_that_fails_to_start_is_reported_with_its_log(server_entry: Mod
     with pytest.raises(BackendError, match=r"(?s)exited with status .*n_ctx"):
         make_client(broken)
     assert not port_in_use(server_entry.server.port or 0)
+
+
+def test_vllm_servers_are_started_with_the_openai_api_server_module(server_entry: ModelEntry) -> None:
+    from harness.config import ManagedServer
+    from harness.servers import server_command
+
+    entry = server_entry.model_copy(
+        update={
+            "model": "/models/SmolLM2-135M-Instruct",
+            "server": ManagedServer(kind="vllm", args=["--enforce-eager", "--max-model-len", "4096"]),
+        }
+    )
+    command = server_command(entry, 8123)
+    assert command[1:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model"]
+    assert command[4:] == [
+        "/models/SmolLM2-135M-Instruct", "--host", "127.0.0.1", "--port", "8123",
+        "--enforce-eager", "--max-model-len", "4096",
+    ]  # fmt: skip
+
+
+def test_a_managed_server_needs_the_openai_compatible_backend(server_entry: ModelEntry) -> None:
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="backend: openai_compat"):
+        make_client(server_entry.model_copy(update={"backend": "llamacpp"}))

@@ -39,7 +39,13 @@ def generate(server: FaultServer, requests: list[GenerationRequest], **fields: A
 def test_request_carries_messages_decoding_parameters_and_the_key(
     transport: str, fault_server: FaultServer
 ) -> None:
-    config: dict[str, Any] = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 77, "stop": ["\n\n"], "seed": 1234}
+    config: dict[str, Any] = {
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "max_tokens": 77,
+        "stop": ["\n\n"],
+        "seed": 1234,
+    }
     (completion,) = generate(
         fault_server,
         [request(**config, reasoning_effort="low")],

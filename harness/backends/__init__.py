@@ -47,6 +47,11 @@ class ModelClient(Protocol):
 def make_client(entry: ModelEntry) -> ModelClient:
     from harness.errors import ConfigError
 
+    if entry.server is not None and entry.backend != "openai_compat":
+        raise ConfigError(
+            f"entry {entry.id!r}: a managed `server:` is reached through its OpenAI-compatible API; "
+            "set `backend: openai_compat` (or remove `server:`)."
+        )
     if entry.backend == "llamacpp":
         from harness.backends.llamacpp import LlamaCppClient
 

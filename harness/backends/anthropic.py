@@ -220,8 +220,6 @@ def make_anthropic_client(entry: ModelEntry) -> ConcurrentClient:
             f"entry {entry.id!r}: the anthropic backend needs `api_key_env` (the name of the environment "
             "variable holding the key, usually ANTHROPIC_API_KEY)."
         )
-    if entry.server is not None:
-        raise ConfigError(f"entry {entry.id!r}: managed servers speak the OpenAI API; use openai_compat.")
     key = api_key(entry)
     assert key is not None
     transport = AnthropicTransport(

@@ -320,7 +320,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the report to this file.")
     args = parser.parse_args()
     report = asyncio.run(main_async(args))
-    text = json.dumps(report, indent=2)
+    text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.json:
         args.json.write_text(text + "\n")

@@ -271,48 +271,23 @@ def execute(
                     "partial",
                 )
             )
-        cache = options.open_cache() if pending else None
         try:
             if pending:
-                progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), reused)
-                try:
-                    with run_dir.appender() as appender:
-                        recorder = Recorder(plan, appender, records, session, progress, done)
-                        requests = [request_for(item, plan) for item in pending]
-                        keys = [
-                            request_key(entry, r, item.epoch)
-                            for r, item in zip(requests, pending, strict=True)
-                        ]
-                        misses = _answer_from_cache(cache, keys, pending, recorder)
-                        if misses:
-                            load_started = time.perf_counter()
-                            client = client_factory(entry)
-                            session.model_load_s = time.perf_counter() - load_started
-                            backend_info = client.info()
-                            try:
-                                _generate(
-                                    entry,
-                                    [pending[i] for i in misses],
-                                    [requests[i] for i in misses],
-                                    [keys[i] for i in misses],
-                                    client,
-                                    recorder,
-                                    cache,
-                                    options.budget,
-                                )
-                            finally:
-                                client.close()
-                        superseded += recorder.replaced
-                finally:
-                    progress.finish()
+                _fill(
+                    plan, entry, pending, run_dir, records, done, session, progress, options, client_factory
+                )
         finally:
-            if cache is not None:
-                cache.close()
-            if superseded:
+            if session.replaced or superseded:
                 planned = {item.key for item in plan.items}
                 run_dir.rewrite_records(r for k, r in records.items() if k in planned)
             result = build_result(
-                plan, spec_hash, records, previous, session, backend_info, options.max_error_rate
+                plan,
+                spec_hash,
+                records,
+                previous,
+                session,
+                session.backend_info or backend_info,
+                options.max_error_rate,
             )
             if previous is None or _differs(previous, result):
                 run_dir.write_result(result)
@@ -337,7 +312,56 @@ class Session:
     generated: int = 0
     cached: int = 0
     cost_usd: float = 0.0
+    replaced: int = 0
+    backend_info: dict[str, Any] | None = None
     began_at: str = field(default_factory=now_iso)
+
+
+def _fill(
+    plan: Plan,
+    entry: ModelEntry,
+    pending: Sequence[PlannedItem],
+    run_dir: RunDir,
+    records: dict[tuple[str, int], SampleRecord],
+    done: set[tuple[str, int]],
+    session: Session,
+    progress: ProgressReporter,
+    options: RunOptions,
+    client_factory: Callable[[ModelEntry], ModelClient],
+) -> None:
+    """Answer `pending` from the request cache where it can, and from the model otherwise (the model
+    is not even loaded when the cache answers everything)."""
+    progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), len(plan.items) - len(pending))
+    cache = options.open_cache()
+    try:
+        with run_dir.appender() as appender:
+            recorder = Recorder(plan, appender, records, session, progress, done)
+            requests = [request_for(item, plan) for item in pending]
+            keys = [request_key(entry, r, item.epoch) for r, item in zip(requests, pending, strict=True)]
+            misses = _answer_from_cache(cache, keys, pending, recorder)
+            if not misses:
+                return
+            load_started = time.perf_counter()
+            client = client_factory(entry)
+            session.model_load_s = time.perf_counter() - load_started
+            session.backend_info = client.info()
+            try:
+                _generate(
+                    entry,
+                    [pending[i] for i in misses],
+                    [requests[i] for i in misses],
+                    [keys[i] for i in misses],
+                    client,
+                    recorder,
+                    cache,
+                    options.budget,
+                )
+            finally:
+                client.close()
+    finally:
+        progress.finish()
+        if cache is not None:
+            cache.close()
 
 
 class Recorder:
@@ -358,7 +382,6 @@ class Recorder:
         self.session = session
         self.progress = progress
         self.done = done
-        self.replaced = 0
 
     def add(self, item: PlannedItem, completion: Completion) -> SampleRecord:
         scoring_started = time.perf_counter()
@@ -375,7 +398,7 @@ class Recorder:
         self.session.scoring_s += time.perf_counter() - scoring_started
         self.appender.append(record)
         if item.key in self.records:
-            self.replaced += 1
+            self.session.replaced += 1
         self.records[item.key] = record
         if record.completion.error is None:
             self.done.add(item.key)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import GenerationRequest
+from harness.backends import GenerationRequest, ModelClient, make_client
 from harness.cache import RequestCache, default_cache_path, request_key
-from harness.config import Price
+from harness.config import ModelEntry, Price
 from harness.cost import Budget, SpendGuard, completion_cost, usage_cost
-from harness.runner import execute, plan_run
+from harness.runner import ClientPool, execute, plan_run
 from harness.store import latest_records
 from harness.task import Task
 from harness.types import Completion, GenerationConfig, Message, Usage
@@ -125,7 +125,11 @@ def test_cache_answers_repeated_requests_and_costs_nothing(
     # A new task version with unchanged prompts costs nothing.
     revised = MMLUPro(shots=0)
     revised.version = "2"
-    third = execute(plan_run(revised, entry, larger), larger)
+
+    def no_model(entry: ModelEntry) -> ModelClient:
+        raise AssertionError("the cache answers everything; no client is needed")
+
+    third = execute(plan_run(revised, entry, larger), larger, client_factory=no_model)
     assert third.run_dir not in (first.run_dir, second.run_dir)
     assert third.cached == 8 and third.generated == 0 and len(fault_server.requests) == 8
     assert third.result.status == "complete" and third.result.cost_usd == 0.0
@@ -135,6 +139,26 @@ def test_cache_answers_repeated_requests_and_costs_nothing(
     execute(plan_run(mmlu_0shot, entry, uncached), uncached)
     assert len(fault_server.requests) == 14
     assert not default_cache_path(tmp_path / "other").exists()
+
+
+def test_one_client_serves_every_run_of_a_command(
+    fault_server: FaultServer, mmlu_0shot: Task, shared_data: Path, tmp_path: Path
+) -> None:
+    made: list[str] = []
+
+    def counting(entry: ModelEntry) -> ModelClient:
+        made.append(entry.id)
+        return make_client(entry)
+
+    entry = api_entry(fault_server)
+    with ClientPool(counting) as pool:
+        for limit in (2, 3):
+            options = run_options(tmp_path, shared_data, limit=limit, use_cache=False)
+            assert (
+                execute(plan_run(mmlu_0shot, entry, options), options, client_factory=pool).generated == limit
+            )
+    assert made == ["fault-api"]
+    assert len(fault_server.requests) == 5
 
 
 def test_cache_key_covers_what_changes_the_answer(fault_server: FaultServer) -> None:

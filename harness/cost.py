@@ -10,16 +10,21 @@ include reasoning tokens (providers bill them as output). Cached completions (an
 harness's request cache) cost nothing.
 
 The limit is enforced before sending: each call reserves its worst case, and a call whose
-reservation would take the spent-plus-reserved total past the limit is not sent. The worst case of
-a request is
+reservation would take the spent-plus-reserved total past the limit waits until the calls in flight
+have settled; if it cannot fit even then, it is not sent, nor is anything after it in this command.
+The worst case of a request is
 
-    estimated_input_tokens * input + (max_tokens + thinking_budget_tokens) * output
+    input_tokens_bound * input + (max_tokens + thinking_budget_tokens) * output
 
-with the input estimated as prompt characters times the largest tokens-per-character ratio seen so
-far in this command (0.5 before the first response: English text runs at about 0.25). When the
-response arrives its reservation is replaced by its actual cost (by the reservation itself when the
-response carried no token counts). So the command never spends more than the limit, and it stops
-with at most one worst-case request's worth per concurrent call unspent.
+The output bound is exact: providers stop at `max_tokens`. The input is bounded without a tokenizer:
+until the first response arrives, by the prompt's UTF-8 bytes (a byte-level BPE token covers at least
+one byte) plus 8 tokens per message for the chat template; after that, by 1.25 times the densest
+tokens-per-byte ratio this command has seen (prompts of one task are alike; the margin covers the
+rest). When a response arrives, its reservation is replaced by its actual cost (by the reservation
+itself when the response carried no token counts). So the first wave of calls can never overspend,
+and later ones only if a prompt is 25% denser than any seen before; the command stops with at most
+about one worst-case request per concurrent call unspent. Failed attempts that a provider bills
+anyway (a timed-out call it finished) are not seen by the harness and not counted.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from harness.config import Price
 from harness.types import Completion, Usage
 
 MILLION = 1_000_000
-INITIAL_TOKENS_PER_CHAR = 0.5
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+DENSITY_MARGIN = 1.25
 
 
 def usage_cost(usage: Usage, price: Price) -> float:
@@ -56,8 +62,8 @@ def completion_cost(completion: Completion, price: Price | None) -> float | None
     return usage_cost(completion.usage, price)
 
 
-def prompt_chars(request: GenerationRequest) -> int:
-    return sum(len(message.content) for message in request.messages)
+def prompt_bytes(request: GenerationRequest) -> int:
+    return sum(len(message.content.encode("utf-8")) for message in request.messages)
 
 
 class Budget:
@@ -69,22 +75,35 @@ class Budget:
         self.spent_usd = 0.0
         self.reserved_usd = 0.0
         self.refused = False
-        self._tokens_per_char = INITIAL_TOKENS_PER_CHAR
+        self._densest: float | None = None  # input tokens per prompt byte, the largest seen
         self._lock = threading.Lock()
+
+    def input_bound(self, request: GenerationRequest) -> float:
+        size = prompt_bytes(request)
+        if self._densest is None:
+            return size + TEMPLATE_TOKENS_PER_MESSAGE * len(request.messages)
+        return size * self._densest * DENSITY_MARGIN
 
     def worst_case(self, request: GenerationRequest, price: Price) -> float:
         config = request.config
         output_tokens = config.max_tokens + (config.thinking_budget_tokens or 0)
-        input_tokens = prompt_chars(request) * self._tokens_per_char
-        return (input_tokens * price.input_per_mtok + output_tokens * price.output_per_mtok) / MILLION
+        return (
+            self.input_bound(request) * price.input_per_mtok + output_tokens * price.output_per_mtok
+        ) / MILLION
 
-    def reserve(self, amount_usd: float) -> bool:
+    def reserve(self, amount_usd: float) -> bool | None:
+        """True: reserved, send it. False: it cannot fit, stop sending. None: it fits once calls in
+        flight have settled their (usually smaller) actual cost; ask again then."""
         with self._lock:
-            if self.refused or self.spent_usd + self.reserved_usd + amount_usd > self.limit_usd:
-                self.refused = True
+            if self.refused:
                 return False
-            self.reserved_usd += amount_usd
-            return True
+            if self.spent_usd + self.reserved_usd + amount_usd <= self.limit_usd:
+                self.reserved_usd += amount_usd
+                return True
+            if self.reserved_usd > 0 and self.spent_usd + amount_usd <= self.limit_usd:
+                return None
+            self.refused = True
+            return False
 
     def settle(self, reserved_usd: float, cost_usd: float) -> None:
         with self._lock:
@@ -92,11 +111,11 @@ class Budget:
             self.spent_usd += cost_usd
 
     def observe(self, request: GenerationRequest, usage: Usage) -> None:
-        """Learn the prompt's tokens-per-character ratio from a response's token counts."""
-        chars = prompt_chars(request)
-        if chars and usage.input_tokens:
+        """Learn how densely prompts tokenize from a response's token counts."""
+        size = prompt_bytes(request)
+        if size and usage.input_tokens:
             with self._lock:
-                self._tokens_per_char = max(self._tokens_per_char, usage.input_tokens / chars)
+                self._densest = max(self._densest or 0.0, usage.input_tokens / size)
 
     @property
     def left_usd(self) -> float:
@@ -113,13 +132,13 @@ class SpendGuard:
         self._reservations: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def admit(self, indices: Sequence[int]) -> bool:
+    def admit(self, indices: Sequence[int]) -> bool | None:
         amounts = {index: self.budget.worst_case(self._requests[index], self._price) for index in indices}
-        if not self.budget.reserve(sum(amounts.values())):
-            return False
-        with self._lock:
-            self._reservations.update(amounts)
-        return True
+        verdict = self.budget.reserve(sum(amounts.values()))
+        if verdict:
+            with self._lock:
+                self._reservations.update(amounts)
+        return verdict
 
     def settle(self, index: int, completion: Completion) -> None:
         with self._lock:

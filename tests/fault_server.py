@@ -57,6 +57,15 @@ class Usage:
     prompt_tokens: int = 1000
     completion_tokens: int = 50
     cached_tokens: int = 0
+    # When set, the prompt is billed at this many tokens per UTF-8 byte of its messages instead.
+    prompt_tokens_per_byte: float | None = None
+
+    def prompt_for(self, body: dict[str, Any]) -> int:
+        if self.prompt_tokens_per_byte is None:
+            return self.prompt_tokens
+        size = sum(len(str(m.get("content", "")).encode()) for m in body.get("messages", []))
+        size += len(str(body.get("system", "")).encode())
+        return int(size * self.prompt_tokens_per_byte)
 
 
 @dataclass
@@ -240,10 +249,11 @@ class FaultServer:
         message: dict[str, Any] = {"role": "assistant", "content": "" if finish == "content_filter" else text}
         if self.reasoning is not None:
             message["reasoning_content"] = self.reasoning
+        prompt_tokens = self.usage.prompt_for(body)
         usage: dict[str, Any] = {
-            "prompt_tokens": self.usage.prompt_tokens,
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": self.usage.completion_tokens * n,
-            "total_tokens": self.usage.prompt_tokens + self.usage.completion_tokens * n,
+            "total_tokens": prompt_tokens + self.usage.completion_tokens * n,
             "prompt_tokens_details": {"cached_tokens": self.usage.cached_tokens},
         }
         if fault.kind == "bad_usage":
@@ -282,7 +292,7 @@ class FaultServer:
         if stop_reason != "refusal":
             content.append({"type": "text", "text": self._answer_text(record, fault)})
         usage: dict[str, Any] = {
-            "input_tokens": self.usage.prompt_tokens - self.usage.cached_tokens,
+            "input_tokens": self.usage.prompt_for(body) - self.usage.cached_tokens,
             "output_tokens": self.usage.completion_tokens,
             "cache_read_input_tokens": self.usage.cached_tokens,
             "cache_creation_input_tokens": 0,

@@ -85,22 +85,46 @@ def test_budget_reserves_the_worst_case_and_settles_the_actual_cost() -> None:
     budget = Budget(limit_usd=0.05)
     requests = [request(2000, 1000) for _ in range(10)]
     guard = SpendGuard(budget, price, requests)
-    # Before any response: 2000 chars * 0.5 tokens/char = 1000 input tokens -> $0.001; 1000 output
-    # tokens -> $0.01; the worst case is $0.011.
-    assert budget.worst_case(requests[0], price) == pytest.approx(0.011)
+    # Before any response the input is bounded by its bytes plus 8 template tokens: 2008 tokens,
+    # $0.002008; 1000 output tokens cost $0.01: the worst case is $0.012008.
+    assert budget.worst_case(requests[0], price) == pytest.approx(0.012008)
     assert guard.admit([0]) and guard.admit([1]) and guard.admit([2]) and guard.admit([3])
-    assert budget.reserved_usd == pytest.approx(0.044)
-    assert not guard.admit([4]) and budget.refused  # 0.055 > 0.05
-    assert not guard.admit([5])  # once refused, the command sends nothing more
+    assert budget.reserved_usd == pytest.approx(4 * 0.012008)
+    # A fifth fits once the calls in flight settle: not yet.
+    assert guard.admit([4]) is None and not budget.refused
     actual = Completion(text="4", usage=Usage(input_tokens=1500, output_tokens=20))
     guard.settle(0, actual)
     assert budget.spent_usd == pytest.approx(0.0017)
-    assert budget.reserved_usd == pytest.approx(0.033)
-    # The observed 0.75 tokens per character replaces the initial 0.5 in later estimates.
-    assert budget.worst_case(requests[1], price) == pytest.approx(0.0115)
+    assert budget.reserved_usd == pytest.approx(3 * 0.012008)
+    # Later estimates use 1.25 x the densest ratio seen: 1500 tokens / 2000 bytes -> 1875 tokens.
+    assert budget.input_bound(requests[1]) == pytest.approx(1875)
+    assert budget.worst_case(requests[1], price) == pytest.approx(0.011875)
     # A response without token counts is charged its reservation.
     guard.settle(1, Completion(text="?", usage_missing=True))
-    assert budget.spent_usd == pytest.approx(0.0017 + 0.011)
+    assert budget.spent_usd == pytest.approx(0.0017 + 0.012008)
+    assert guard.admit([4]) is True
+    # One that cannot fit even with nothing in flight stops the command.
+    huge = SpendGuard(budget, price, [request(2000, 10_000)])
+    assert huge.admit([0]) is False and budget.refused
+    assert guard.admit([5]) is False  # once refused, the command sends nothing more
+
+
+def test_spending_limit_holds_at_high_concurrency(
+    fault_server: FaultServer, mmlu_0shot: Task, shared_data: Path, tmp_path: Path
+) -> None:
+    # Eight calls go out before the first answer, so the first wave is reserved from the prompts'
+    # bytes alone; the server bills a realistic 0.3 tokens per byte, as a BPE tokenizer would.
+    fault_server.usage.prompt_tokens_per_byte = 0.3
+    entry = api_entry(fault_server, concurrency=8)
+    budget = Budget(limit_usd=0.012)
+    options = run_options(tmp_path, shared_data, limit=16, budget=budget)
+    outcome = execute(plan_run(mmlu_0shot, entry, options), options)
+    # Only four bytes-bounded reservations fit at first; later calls waited for them to settle and
+    # were reserved from the learned density, so more went out, but never past the limit.
+    assert budget.refused and 4 < outcome.generated < 16 and outcome.not_sent == 16 - outcome.generated
+    assert budget.spent_usd <= 0.012
+    assert outcome.cost_usd == pytest.approx(budget.spent_usd)
+    assert outcome.result.status == "partial"
 
 
 def test_cache_answers_repeated_requests_and_costs_nothing(

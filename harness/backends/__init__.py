@@ -24,8 +24,9 @@ class GenerationRequest(BaseModel):
     config: GenerationConfig
 
 
-# Asked before a call for the given request indices is sent; False stops sending (the spend limit).
-Admit = Callable[[Sequence[int]], bool]
+# Asked before a call for the given request indices is sent (the spending limit): True sends it,
+# False stops sending, None means "not yet": ask again once calls in flight have finished.
+Admit = Callable[[Sequence[int]], bool | None]
 
 
 class ModelClient(Protocol):

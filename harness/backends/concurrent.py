@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 # A server may ask for a long pause; beyond this the run is better off recording the error.
 MAX_RETRY_AFTER_S = 600.0
+# How often a call held back by the spending limit asks again while other calls settle.
+ADMIT_POLL_S = 0.05
 # Characters per token assumed when estimating a prompt's tokens for the tokens-per-minute limiter.
 CHARS_PER_TOKEN = 4.0
 
@@ -258,9 +260,14 @@ class ConcurrentClient:
             for job in pending:
                 if refused:
                     return
-                if admit is not None and not admit(job):
-                    refused = True
-                    return
+                if admit is not None:
+                    verdict = admit(job)
+                    while verdict is None and not refused:
+                        await asyncio.sleep(ADMIT_POLL_S)
+                        verdict = admit(job)
+                    if not verdict:
+                        refused = True
+                        return
                 completions = await self._complete([requests[index] for index in job])
                 for index, completion in zip(job, completions, strict=True):
                     results.put((index, self._redacted(completion)))

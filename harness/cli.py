@@ -23,9 +23,18 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.config import get_entry, load_models
+from harness.cost import Budget
 from harness.errors import HarnessError
 from harness.hub import DATA_DIR_ENV
-from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOptions, RunOutcome, execute, plan_run, rescore
+from harness.runner import (
+    DEFAULT_MAX_ERROR_RATE,
+    ClientPool,
+    RunOptions,
+    RunOutcome,
+    execute,
+    plan_run,
+    rescore,
+)
 from harness.store import RunDir, iter_runs, latest_records, resolve_run
 from harness.task import get_task
 from harness.types import Metric, RunResult, SampleRecord
@@ -120,6 +129,14 @@ def format_metric(metric: Metric | None, *, percent: bool = True) -> str:
     return text
 
 
+def format_cost(cost_usd: float | None) -> str:
+    if cost_usd is None:
+        return "-"
+    if cost_usd == 0:
+        return "$0"
+    return f"${cost_usd:.4f}" if cost_usd < 10 else f"${cost_usd:,.2f}"
+
+
 def summary_table(outcome: RunOutcome) -> Table:
     result = outcome.result
     table = Table(title=f"{result.spec.task} · {result.spec.entry} · {result.status}", title_justify="left")
@@ -130,9 +147,15 @@ def summary_table(outcome: RunOutcome) -> Table:
         table.add_row(name, format_metric(metric), str(metric.n))
     timings = result.timings
     per_sample = timings.model_s / result.counts.generated if result.counts.generated else 0.0
+    cached = f" (from cache {outcome.cached})" if outcome.cached else ""
+    cost = (
+        f" · cost {format_cost(result.cost_usd)} (this command {format_cost(outcome.cost_usd)})"
+        if result.cost_usd is not None
+        else ""
+    )
     table.caption = (
-        f"generated {outcome.generated}, reused {outcome.reused} · model {timings.model_s:.1f}s "
-        f"({per_sample:.2f}s/sample) · total {timings.total_s:.1f}s · {outcome.run_dir.path}"
+        f"generated {outcome.generated}{cached}, reused {outcome.reused} · model {timings.model_s:.1f}s "
+        f"({per_sample:.2f}s/sample) · total {timings.total_s:.1f}s{cost} · {outcome.run_dir.path}"
     )
     table.caption_justify = "left"
     return table
@@ -157,11 +180,26 @@ def run(
     max_error_rate: Annotated[
         float, typer.Option("--max-error-rate", help="Fail a run above this fraction of errored samples.")
     ] = DEFAULT_MAX_ERROR_RATE,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            min=0.0,
+            help="Spend at most this many USD in this command (all its tasks); the run stops before a "
+            "request could exceed it and resumes on the next invocation.",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the request cache.")
+    ] = False,
     data_dir: DataDir = None,
     output_dir: OutputDir = DEFAULT_OUTPUT,
     models: ModelsPath = None,
 ) -> None:
-    """Generate and score; the same command again resumes and never repeats finished samples."""
+    """Generate and score; the same command again resumes and never repeats finished samples.
+
+    Exits with status 1 when a run failed (more errored samples than --max-error-rate) or was
+    stopped by --max-cost."""
     models_file = load_models(models)
     entry = get_entry(models_file, model or models_file.default_entry, models)
     tasks = [get_task(name) for name in split_names(task)]
@@ -173,26 +211,60 @@ def run(
         seed=seed,
         generation={"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
         max_error_rate=max_error_rate,
+        budget=Budget(max_cost) if max_cost is not None else None,
+        use_cache=not no_cache,
     )
-    for each in tasks:
-        plan = plan_run(each, entry, options)
-        for note in plan.notes:
-            err_console.print(f"[yellow]note:[/] {note}")
-        outcome = execute(plan, options, progress=RichProgress())
-        console.print(summary_table(outcome))
+    incomplete = False
+    with ClientPool() as clients:
+        for each in tasks:
+            plan = plan_run(each, entry, options)
+            for note in plan.notes:
+                err_console.print(f"[yellow]note:[/] {note}")
+            outcome = execute(plan, options, progress=RichProgress(), client_factory=clients)
+            console.print(summary_table(outcome))
+            if report_incomplete(outcome, options, max_error_rate):
+                incomplete = True
+            if options.budget is not None and options.budget.refused:
+                break
+    if incomplete:
+        raise typer.Exit(1)
+
+
+def report_incomplete(outcome: RunOutcome, options: RunOptions, max_error_rate: float) -> bool:
+    """Explain a failed run or one stopped by the spending limit; True when there was one."""
+    incomplete = False
+    if outcome.result.status == "failed":
+        incomplete = True
+        errors = outcome.result.counts.errors
+        err_console.print(
+            f"[bold red]failed:[/] {errors} of {outcome.result.counts.planned} samples errored, more "
+            f"than --max-error-rate {max_error_rate:g} allows (`harness show {outcome.run_dir.path}` "
+            "lists them); the same command retries only those samples.",
+            highlight=False,
+        )
+    budget = options.budget
+    if budget is not None and budget.refused:
+        incomplete = True
+        err_console.print(
+            f"[bold yellow]stopped by --max-cost {format_cost(budget.limit_usd)}:[/] spent "
+            f"{format_cost(budget.spent_usd)}; {outcome.not_sent} sample(s) of this run not sent. Run "
+            "the same command again (with a higher --max-cost) to continue where it stopped.",
+            highlight=False,
+        )
+    return incomplete
 
 
 @app.command("ls")
 def list_runs(output_dir: OutputDir = DEFAULT_OUTPUT) -> None:
     """List runs with their status and headline metric."""
     table = Table()
-    for column in ("task", "entry", "run", "status", "n", "headline (%)", "source"):
+    for column in ("task", "entry", "run", "status", "n", "headline (%)", "cost", "source"):
         table.add_column(column)
     for run_dir in iter_runs(output_dir):
         try:
             result = run_dir.read_result()
         except HarnessError as exc:
-            table.add_row("?", "?", run_dir.path.name, f"[red]unreadable[/]: {exc}", "", "", "")
+            table.add_row("?", "?", run_dir.path.name, f"[red]unreadable[/]: {exc}", "", "", "", "")
             continue
         headline = result.metrics.get(result.headline)
         source = "imported" if result.imported else result.spec.backend
@@ -203,6 +275,7 @@ def list_runs(output_dir: OutputDir = DEFAULT_OUTPUT) -> None:
             result.status,
             f"{result.counts.scored}/{result.counts.planned}",
             f"{result.headline} {format_metric(headline)}",
+            format_cost(result.cost_usd),
             source,
         )
     console.print(table)
@@ -231,6 +304,15 @@ def _show_samples(records: list[SampleRecord], count: int) -> None:
             )
         )
         console.print(f"[bold]→[/] {verdict}", highlight=False)
+        usage = completion.usage
+        spent = " · from cache" if completion.cached else ""
+        if completion.cost_usd is not None:
+            spent += f" · {format_cost(completion.cost_usd)}"
+        console.print(
+            f"tokens in {usage.input_tokens:,} · out {usage.output_tokens:,}{spent}",
+            style="dim",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -283,10 +365,18 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
             table.add_row(category, *(format_metric(group.get(name)) for name in names), str(n))
         console.print(table)
     usage = result.usage
+    cached_tokens = f" (cached {usage.cached_input_tokens:,})" if usage.cached_input_tokens else ""
+    reasoning = f" (reasoning {usage.reasoning_tokens:,})" if usage.reasoning_tokens else ""
     console.print(
-        f"tokens in {usage.input_tokens:,} · out {usage.output_tokens:,} · model time "
-        f"{result.timings.model_s:.1f}s of {result.timings.total_s:.1f}s"
+        f"tokens in {usage.input_tokens:,}{cached_tokens} · out {usage.output_tokens:,}{reasoning} · "
+        f"model time {result.timings.model_s:.1f}s of {result.timings.total_s:.1f}s",
+        highlight=False,
     )
+    if result.cost_usd is not None:
+        from_cache = (
+            f" · {result.counts.cached} sample(s) from the request cache" if result.counts.cached else ""
+        )
+        console.print(f"cost {format_cost(result.cost_usd)}{from_cache}", highlight=False)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
@@ -327,7 +417,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if code == 130:
+            # typer turns Ctrl-C (and SIGTERM, see _interrupt) into exit status 130.
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -167,6 +167,8 @@ class ModelEntry(_Strict):
     tokens_per_minute: float | None = Field(default=None, gt=0)
     request_timeout_s: float = Field(default=600.0, gt=0)
     max_retries: int = Field(default=6, ge=0)
+    retry_backoff_s: float = Field(default=1.0, gt=0)
+    retry_backoff_max_s: float = Field(default=60.0, gt=0)
     server: ManagedServer | None = None
     price: Price | None = None
     open_weights: bool = False

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from harness import __version__
-from harness.backends import GenerationRequest, ModelClient, make_client
+from harness.backends import Admit, GenerationRequest, ModelClient, make_client
+from harness.cache import RequestCache, default_cache_path, request_key
 from harness.config import ModelEntry
+from harness.cost import Budget, SpendGuard, completion_cost
+from harness.errors import ConfigError
 from harness.reasoning import split_reasoning
-from harness.store import RunDir, latest_records
+from harness.store import RecordAppender, RunDir, latest_records
 from harness.task import Task, derive_seed, fingerprint, select_subset
 from harness.types import (
     Completion,
@@ -63,6 +66,16 @@ class RunOptions:
     seed: int | None = None
     generation: dict[str, Any] = field(default_factory=dict)
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+    # Shared by the runs of one command: no call is sent that could take spending past its limit.
+    budget: Budget | None = None
+    # Answer identical requests from `<output_dir>/.cache/requests.sqlite` (or `cache_path`).
+    use_cache: bool = True
+    cache_path: Path | None = None
+
+    def open_cache(self) -> RequestCache | None:
+        if not self.use_cache:
+            return None
+        return RequestCache(self.cache_path or default_cache_path(self.output_dir))
 
 
 @dataclass
@@ -94,10 +107,58 @@ class Plan:
 
 @dataclass
 class RunOutcome:
+    """`generated`, `cached` and `cost_usd` are this invocation's; `not_sent` counts the samples the
+    spending limit kept back (the run stays partial and resumes on the next invocation)."""
+
     run_dir: RunDir
     result: RunResult
     generated: int
     reused: int
+    cached: int = 0
+    cost_usd: float = 0.0
+    not_sent: int = 0
+
+
+class ClientPool:
+    """Clients kept open across the runs of one command, so that a managed server (or a loaded model)
+    starts once rather than once per task. Pass the pool as `execute(client_factory=...)`; the runs
+    borrow its clients, and `close()` ends them all."""
+
+    def __init__(self, factory: Callable[[ModelEntry], ModelClient] = make_client) -> None:
+        self._factory = factory
+        self._clients: dict[str, ModelClient] = {}
+
+    def __call__(self, entry: ModelEntry) -> ModelClient:
+        if entry.id not in self._clients:
+            self._clients[entry.id] = self._factory(entry)
+        return _Borrowed(self._clients[entry.id])
+
+    def __enter__(self) -> ClientPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
+class _Borrowed:
+    def __init__(self, client: ModelClient) -> None:
+        self._client = client
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], admit: Admit | None = None
+    ) -> Iterator[tuple[int, Completion]]:
+        return self._client.generate(requests, admit)
+
+    def info(self) -> dict[str, Any]:
+        return self._client.info()
+
+    def close(self) -> None:
+        """The pool closes it."""
 
 
 def now_iso() -> str:
@@ -177,6 +238,13 @@ def execute(
     progress = progress or SilentProgress()
     spec_hash = plan.spec.spec_hash()
     run_dir = RunDir.for_spec(options.output_dir, plan.spec.task, plan.spec.entry, spec_hash)
+    entry = plan.entry
+    assert entry is not None, "an imported run has nothing to generate"
+    if options.budget is not None and entry.price is None:
+        raise ConfigError(
+            f"--max-cost needs a price for entry {entry.id!r}: add `price:` (USD per million input and "
+            "output tokens) to it in the models file."
+        )
     with run_dir.lock():
         previous = run_dir.read_result() if run_dir.exists() else None
         lines = run_dir.read_records(repair=True)
@@ -205,27 +273,33 @@ def execute(
             )
         try:
             if pending:
-                progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), reused)
-                load_started = time.perf_counter()
-                assert plan.entry is not None, "an imported run has nothing to generate"
-                client = client_factory(plan.entry)
-                session.model_load_s = time.perf_counter() - load_started
-                backend_info = client.info()
-                try:
-                    superseded += _generate(plan, pending, client, run_dir, records, session, progress, done)
-                finally:
-                    client.close()
-                    progress.finish()
+                _fill(
+                    plan, entry, pending, run_dir, records, done, session, progress, options, client_factory
+                )
         finally:
-            if superseded:
+            if session.replaced or superseded:
                 planned = {item.key for item in plan.items}
                 run_dir.rewrite_records(r for k, r in records.items() if k in planned)
             result = build_result(
-                plan, spec_hash, records, previous, session, backend_info, options.max_error_rate
+                plan,
+                spec_hash,
+                records,
+                previous,
+                session,
+                session.backend_info or backend_info,
+                options.max_error_rate,
             )
             if previous is None or _differs(previous, result):
                 run_dir.write_result(result)
-    return RunOutcome(run_dir=run_dir, result=result, generated=session.generated, reused=reused)
+    return RunOutcome(
+        run_dir=run_dir,
+        result=result,
+        generated=session.generated,
+        reused=reused,
+        cached=session.cached,
+        cost_usd=session.cost_usd,
+        not_sent=len(plan.items) - reused - session.generated - session.cached,
+    )
 
 
 @dataclass
@@ -236,49 +310,140 @@ class Session:
     model_s: float = 0.0
     scoring_s: float = 0.0
     generated: int = 0
+    cached: int = 0
+    cost_usd: float = 0.0
+    replaced: int = 0
+    backend_info: dict[str, Any] | None = None
     began_at: str = field(default_factory=now_iso)
 
 
-def _generate(
+def _fill(
     plan: Plan,
+    entry: ModelEntry,
     pending: Sequence[PlannedItem],
-    client: ModelClient,
     run_dir: RunDir,
     records: dict[tuple[str, int], SampleRecord],
+    done: set[tuple[str, int]],
     session: Session,
     progress: ProgressReporter,
-    done: set[tuple[str, int]],
-) -> int:
-    """Generate `pending`, appending each scored record at once; returns how many records it replaced."""
-    requests = [request_for(item, plan) for item in pending]
-    replaced = 0
-    with run_dir.appender() as appender:
+    options: RunOptions,
+    client_factory: Callable[[ModelEntry], ModelClient],
+) -> None:
+    """Answer `pending` from the request cache where it can, and from the model otherwise (the model
+    is not even loaded when the cache answers everything)."""
+    progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), len(plan.items) - len(pending))
+    cache = options.open_cache()
+    try:
+        with run_dir.appender() as appender:
+            recorder = Recorder(plan, appender, records, session, progress, done)
+            requests = [request_for(item, plan) for item in pending]
+            keys = [request_key(entry, r, item.epoch) for r, item in zip(requests, pending, strict=True)]
+            misses = _answer_from_cache(cache, keys, pending, recorder)
+            if not misses:
+                return
+            load_started = time.perf_counter()
+            client = client_factory(entry)
+            session.model_load_s = time.perf_counter() - load_started
+            session.backend_info = client.info()
+            try:
+                _generate(
+                    entry,
+                    [pending[i] for i in misses],
+                    [requests[i] for i in misses],
+                    [keys[i] for i in misses],
+                    client,
+                    recorder,
+                    cache,
+                    options.budget,
+                )
+            finally:
+                client.close()
+    finally:
+        progress.finish()
+        if cache is not None:
+            cache.close()
+
+
+class Recorder:
+    """Scores each completion as it arrives and appends its record at once (a kill loses nothing)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        appender: RecordAppender,
+        records: dict[tuple[str, int], SampleRecord],
+        session: Session,
+        progress: ProgressReporter,
+        done: set[tuple[str, int]],
+    ) -> None:
+        self.plan = plan
+        self.appender = appender
+        self.records = records
+        self.session = session
+        self.progress = progress
+        self.done = done
+
+    def add(self, item: PlannedItem, completion: Completion) -> SampleRecord:
+        scoring_started = time.perf_counter()
+        record = score_record(
+            self.plan.task,
+            SampleRecord(
+                sample_id=item.sample.id,
+                epoch=item.epoch,
+                category=item.sample.category,
+                prompt=item.prompt,
+                completion=completion,
+            ),
+        )
+        self.session.scoring_s += time.perf_counter() - scoring_started
+        self.appender.append(record)
+        if item.key in self.records:
+            self.session.replaced += 1
+        self.records[item.key] = record
+        if record.completion.error is None:
+            self.done.add(item.key)
+        self.progress.advance(record)
+        return record
+
+
+def _answer_from_cache(
+    cache: RequestCache | None, keys: Sequence[str], pending: Sequence[PlannedItem], recorder: Recorder
+) -> list[int]:
+    """Record the pending items the cache can answer; return the indices of the others."""
+    hits = cache.get_many(keys) if cache is not None else {}
+    for key, item in zip(keys, pending, strict=True):
+        if key in hits:
+            recorder.add(item, hits[key])
+            recorder.session.cached += 1
+    return [index for index, key in enumerate(keys) if key not in hits]
+
+
+def _generate(
+    entry: ModelEntry,
+    pending: Sequence[PlannedItem],
+    requests: Sequence[GenerationRequest],
+    keys: Sequence[str],
+    client: ModelClient,
+    recorder: Recorder,
+    cache: RequestCache | None,
+    budget: Budget | None,
+) -> None:
+    """Send `requests` to the model, recording (and caching) each completion as it arrives."""
+    session = recorder.session
+    guard = SpendGuard(budget, entry.price, requests) if budget is not None and entry.price else None
+    waiting_since = time.perf_counter()
+    for index, raw in client.generate(requests, guard.admit if guard is not None else None):
+        session.model_s += time.perf_counter() - waiting_since
+        completion = finish_completion(raw)
+        completion.cost_usd = completion_cost(completion, entry.price)
+        if guard is not None:
+            guard.settle(index, completion)
+        session.cost_usd += completion.cost_usd or 0.0
+        session.generated += 1
+        record = recorder.add(pending[index], completion)
+        if cache is not None:
+            cache.put(keys[index], record.completion)
         waiting_since = time.perf_counter()
-        for index, completion in client.generate(requests):
-            session.model_s += time.perf_counter() - waiting_since
-            item = pending[index]
-            scoring_started = time.perf_counter()
-            record = score_record(
-                plan.task,
-                SampleRecord(
-                    sample_id=item.sample.id,
-                    epoch=item.epoch,
-                    category=item.sample.category,
-                    prompt=item.prompt,
-                    completion=finish_completion(completion),
-                ),
-            )
-            session.scoring_s += time.perf_counter() - scoring_started
-            appender.append(record)
-            if item.key in records:
-                replaced += 1
-            records[item.key] = record
-            session.generated += 1
-            if record.completion.error is None:
-                done.add(item.key)
-            progress.advance(record)
-            waiting_since = time.perf_counter()
-    return replaced
 
 
 def assess(
@@ -323,14 +488,33 @@ def build_result(
             scored=sum(1 for r in planned if r.score is not None),
             errors=sum(1 for r in planned if r.completion.error is not None),
             generated=(previous.counts.generated if previous else 0) + session.generated,
+            cached=sum(1 for r in planned if r.completion.cached),
         ),
         usage=sum((r.completion.usage for r in planned), Usage()),
+        cost_usd=run_cost(plan.entry, planned),
         timings=_timings(previous.timings if previous else None, session),
         prompt_prefixes=plan.prefixes,
         backend_info=backend_info,
-        notes=plan.notes,
+        notes=[*plan.notes, *usage_notes(planned)],
         harness_version=__version__,
     )
+
+
+def run_cost(entry: ModelEntry | None, planned: Sequence[SampleRecord]) -> float | None:
+    """The sum of the samples' costs; None when the entry has no price (or the run was imported)."""
+    if entry is None or entry.price is None:
+        return None
+    return sum(r.completion.cost_usd or 0.0 for r in planned)
+
+
+def usage_notes(planned: Sequence[SampleRecord]) -> list[str]:
+    missing = sum(1 for r in planned if r.completion.usage_missing)
+    if not missing:
+        return []
+    return [
+        f"{missing} response(s) carried no readable token counts: their tokens and cost are unknown "
+        "and not included in usage and cost_usd"
+    ]
 
 
 def _timings(previous: Timings | None, session: Session) -> Timings:

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
@@ -74,6 +74,8 @@ class Completion(_Strict):
     error_retryable: bool = False
     cost_usd: float | None = None
     cached: bool = False
+    # The response carried no readable token counts, so its cost is unknown (`cost_usd` stays None).
+    usage_missing: bool = False
 
 
 class Sample(_Strict):
@@ -138,6 +140,12 @@ class Metric(_Strict):
     ci_high: float | None = None
     n: int
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _null_is_nan(cls, value: Any) -> Any:
+        # A metric over no samples is NaN, which JSON writes as null: read it back as NaN.
+        return float("nan") if value is None else value
+
 
 class DataRef(_Strict):
     """Which data a run used: identity (dataset, fingerprint) and where it was read from (source, path)."""
@@ -184,12 +192,14 @@ class RunSpec(_Strict):
 
 
 class Counts(_Strict):
-    """`generated` counts every model call made for this run, across resumed invocations."""
+    """`generated` counts every model call made for this run, across resumed invocations; `cached`
+    counts the planned samples whose completion came from the request cache."""
 
     planned: int = 0
     scored: int = 0
     errors: int = 0
     generated: int = 0
+    cached: int = 0
 
 
 class Timings(_Strict):

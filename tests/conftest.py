@@ -12,6 +12,8 @@ import pytest
 
 from harness.backends import ModelClient, make_client
 from harness.config import ModelEntry, get_entry, load_models
+from harness.task import Task, get_task
+from tests.fault_server import FaultServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HARNESS_TEST_DATA", REPO.parent / "shared" / "data"))
@@ -51,3 +53,23 @@ def run_cli(
         text=True,
         timeout=900,
     )
+
+
+@pytest.fixture(scope="session")
+def mmlu_0shot(shared_data: Path) -> Task:
+    """MMLU-Pro 0-shot with its data loaded once for the session (planning runs reuse it)."""
+    task = get_task("mmlu_pro_0shot")
+    loaded = task.load(shared_data)
+    task.load = lambda data_dir: loaded  # type: ignore[method-assign]
+    return task
+
+
+@pytest.fixture
+def fault_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
+    """A fault-injecting OpenAI- and Anthropic-compatible server on 127.0.0.1, and its API key."""
+    from tests.api_support import KEY, KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    server = FaultServer().start()
+    yield server
+    server.stop()

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.backends import GenerationRequest
+from harness.backends import Admit, GenerationRequest
 from harness.errors import ConfigError
 from harness.types import Completion, Usage
 
@@ -98,8 +98,12 @@ class LlamaCppClient:
             "n_threads_batch": self._n_threads_batch,
         }
 
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+    def generate(
+        self, requests: Sequence[GenerationRequest], admit: Admit | None = None
+    ) -> Iterator[tuple[int, Completion]]:
         for index, request in enumerate(requests):
+            if admit is not None and not admit([index]):
+                return
             yield index, self._generate_one(request)
 
     def _generate_one(self, request: GenerationRequest) -> Completion:

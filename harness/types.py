@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
@@ -139,12 +139,6 @@ class Metric(_Strict):
     ci_low: float | None = None
     ci_high: float | None = None
     n: int
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _null_is_nan(cls, value: Any) -> Any:
-        # A metric over no samples is NaN, which JSON writes as null: read it back as NaN.
-        return float("nan") if value is None else value
 
 
 class DataRef(_Strict):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.backends import GenerationRequest, ModelClient
+from harness.backends import Admit, GenerationRequest, ModelClient
 from harness.config import ModelEntry
 from harness.runner import RunOptions, execute, plan_run, rescore
 from harness.store import RunDir
@@ -35,8 +35,10 @@ class CountingClient:
         self.fail_ids = set(fail_ids)
         self.prompts: list[str] = []
 
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
-        for index, completion in self.inner.generate(requests):
+    def generate(
+        self, requests: Sequence[GenerationRequest], admit: Admit | None = None
+    ) -> Iterator[tuple[int, Completion]]:
+        for index, completion in self.inner.generate(requests, admit):
             self.calls += 1
             self.prompts.append(requests[index].messages[-1].content)
             if self.crash_after is not None and self.calls > self.crash_after:

@@ -70,7 +70,7 @@ def make_client(entry: ModelEntry) -> ModelClient:
             f"entry {entry.id!r} is external: its results come from imported or reported outputs, "
             "so the harness cannot generate with it."
         )
-    raise ConfigError(f"entry {entry.id!r}: the {entry.backend!r} backend is not available in this build.")
+    raise AssertionError(f"backend {entry.backend!r} passed validation but has no client")
 
 
 def api_key(entry: ModelEntry) -> str | None:

@@ -26,6 +26,7 @@ from harness.config import get_entry, load_models
 from harness.errors import HarnessError
 from harness.hub import DATA_DIR_ENV
 from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOptions, RunOutcome, execute, plan_run, rescore
+from harness.site_cli import board_app, site_app
 from harness.store import RunDir, iter_runs, latest_records, resolve_run
 from harness.task import get_task
 from harness.types import Metric, RunResult, SampleRecord
@@ -40,6 +41,8 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+app.add_typer(site_app, name="site")
+app.add_typer(board_app, name="board")
 
 OutputDir = Annotated[
     Path, typer.Option("--output-dir", "-o", envvar=OUTPUT_ENV, help="Root folder of run directories.")

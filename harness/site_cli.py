@@ -54,7 +54,8 @@ def build(
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(
         f"built {report.pages} pages, {report.samples:,} samples, {report.files} files, "
-        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {report.out_dir}/index.html"
+        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {report.out_dir}/index.html",
+        soft_wrap=True,
     )
 
 
@@ -79,7 +80,10 @@ def serve(
     server = make_server(site_dir, host, port, base_path)
     address = server.server_address
     prefix = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
-    console.print(f"serving {site_dir} at http://{address[0]}:{address[1]}{prefix} (Ctrl-C stops)")
+    console.print(
+        f"serving {site_dir} at http://{address[0]}:{address[1]}{prefix} (Ctrl-C stops)", soft_wrap=True
+    )
+    console.file.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

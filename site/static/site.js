@@ -1,4 +1,4 @@
-/* Leaderboard pages: sortable tables and plotly charts. Data comes from the page, never from fetch(),
+/* Leaderboard pages: sortable tables and plotly charts. Data comes from the page, never from a network request,
    so the site works opened from disk. Text is inserted with textContent only. */
 (function () {
   "use strict";

@@ -15,8 +15,8 @@ OUTPUT_ENV = "HARNESS_OUTPUT_DIR"
 DEFAULT_RUNS = Path("results")
 DEFAULT_SITE = Path("site-build")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 site_app = typer.Typer(no_args_is_help=True, help="Build, serve and screenshot a board's static site.")
 board_app = typer.Typer(no_args_is_help=True, help="Show a board's table and produce the runs it needs.")

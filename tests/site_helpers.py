@@ -21,7 +21,7 @@ HOSTILE_ENTRY = "hostile-model"
 # Would run script if inserted as HTML anywhere: a script element, an onerror handler, a closing tag.
 HOSTILE_TEXT = (
     '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
-    "</pre></script><b onmouseover=\"window.__pwned = 3\">bold?</b> The answer is (A)."
+    '</pre></script><b onmouseover="window.__pwned = 3">bold?</b> The answer is (A).'
 )
 HOSTILE_DISPLAY = 'Hostile </script><script>window.__pwned = 4</script> "model"'
 

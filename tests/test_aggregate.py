@@ -22,7 +22,11 @@ def data(site_world: SiteWorld):  # type: ignore[no-untyped-def]
 
 
 def run_of(site_world: SiteWorld, task: str, entry: str) -> list[RunDir]:
-    return [r for r in iter_runs(site_world.runs) if r.path.parent.parent.name == task and r.path.parent.name == entry]
+    return [
+        r
+        for r in iter_runs(site_world.runs)
+        if r.path.parent.parent.name == task and r.path.parent.name == entry
+    ]
 
 
 def test_one_row_per_entry_and_task(data) -> None:  # type: ignore[no-untyped-def]
@@ -74,14 +78,19 @@ def test_our_run_has_tokens_and_priced_cost(data, site_world: SiteWorld) -> None
 def test_reported_only_cell_and_empty_cell(data) -> None:  # type: ignore[no-untyped-def]
     reported = data.cell("gpt-4o", "gpqa_diamond")
     assert reported["source"] == "reported" and reported["score"] == 0.531
-    assert "simple-evals" in reported["provenance"] and "github.com/openai/simple-evals" in reported["provenance"]
+    assert (
+        "simple-evals" in reported["provenance"]
+        and "github.com/openai/simple-evals" in reported["provenance"]
+    )
     empty = data.cell("gpt-4o", "mmlu_pro")
     assert pd.isna(empty["source"]) and pd.isna(empty["score"])
 
 
 def test_runs_are_never_mixed(data, site_world: SiteWorld) -> None:  # type: ignore[no-untyped-def]
     cell = data.cell(HOSTILE_ENTRY, "mmlu_pro")
-    runs = {r.read_result().spec.limit: r.read_result() for r in run_of(site_world, "mmlu_pro", HOSTILE_ENTRY)}
+    runs = {
+        r.read_result().spec.limit: r.read_result() for r in run_of(site_world, "mmlu_pro", HOSTILE_ENTRY)
+    }
     assert set(runs) == {3, 4, 5}
     # The larger of the two current-version runs is shown, alone; the other is listed as not shown.
     assert cell["spec_hash"] == runs[5].spec_hash and cell["n"] == 5 and cell["alternatives"] == 1

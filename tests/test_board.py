@@ -42,8 +42,18 @@ def test_shipped_board_covers_the_launch_comparison() -> None:
     entries = {entry.id: entry for entry in board.entries}
     models = {entry.model for entry in board.entries}
     assert {"qwen-max-2025-01-25", "Qwen/Qwen2.5-72B-Instruct", "Qwen/QwQ-32B"} <= models
-    assert {"deepseek-chat", "deepseek-reasoner", "deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-R1"} <= models
-    assert {"gpt-4o-2024-08-06", "o1-2024-12-17", "o3-mini-2025-01-31", "claude-3-5-sonnet-20241022"} <= models
+    assert {
+        "deepseek-chat",
+        "deepseek-reasoner",
+        "deepseek-ai/DeepSeek-V3",
+        "deepseek-ai/DeepSeek-R1",
+    } <= models
+    assert {
+        "gpt-4o-2024-08-06",
+        "o1-2024-12-17",
+        "o3-mini-2025-01-31",
+        "claude-3-5-sonnet-20241022",
+    } <= models
     assert entries["smollm2"].backend == "llamacpp"
     assert entries["claude-3.5-sonnet"].backend == "anthropic"
     # API entries carry a published price with its date; vLLM entries are served locally.
@@ -58,7 +68,12 @@ def test_shipped_board_covers_the_launch_comparison() -> None:
     # Every published output the board imports belongs to an external entry and exists in the data.
     imported = {published.entry for published in board.spec.imports}
     assert {"qwen1.5-7b-chat", "qwen1.5-72b-chat", "qwen1.5-110b", "deepseek-coder-v2"} <= imported
-    assert {"llama-3.1-70b-instruct", "gemini-1.5-pro-002", "gpt-4o-2024-05-13", "deepseek-chat-2024-05"} <= imported
+    assert {
+        "llama-3.1-70b-instruct",
+        "gemini-1.5-pro-002",
+        "gpt-4o-2024-05-13",
+        "deepseek-chat-2024-05",
+    } <= imported
     for published in board.spec.imports:
         assert entries[published.entry].backend == "external"
         assert (REPO.parent / "shared" / "data" / published.path).exists(), published.path
@@ -121,7 +136,9 @@ def test_value_checks_and_duplicate_keys(tmp_path: Path) -> None:
     assert "duplicate key 'title'" in error_of(write_board(tmp_path, duplicate))
     twice = MINIMAL.replace("[smollm2, gpt-4o]", "[smollm2, smollm2]")
     assert "listed twice" in error_of(write_board(tmp_path, twice))
-    window = MINIMAL.replace("    chance: 0.25", "    chance: 0.25\n    window: {start: 2025-02-01, end: 2024-08-01}")
+    window = MINIMAL.replace(
+        "    chance: 0.25", "    chance: 0.25\n    window: {start: 2025-02-01, end: 2024-08-01}"
+    )
     assert "after its end" in error_of(write_board(tmp_path, window))
 
 
@@ -143,7 +160,9 @@ def test_run_matching_never_mixes_variants(tmp_path: Path) -> None:
     assert run_mismatch(board, "gpqa_diamond", "2", {**good, "judge": "gpt-4o-2024-08-06"}) is None
     assert "task version 1" in (run_mismatch(board, "gpqa_diamond", "1", good) or "")
     assert "shots=5" in (run_mismatch(board, "gpqa_diamond", "2", {**good, "shots": 5}) or "")
-    assert "date window" in (run_mismatch(board, "gpqa_diamond", "2", {**good, "end_date": "2025-05-01"}) or "")
+    assert "date window" in (
+        run_mismatch(board, "gpqa_diamond", "2", {**good, "end_date": "2025-05-01"}) or ""
+    )
     assert "judge 'o1'" in (run_mismatch(board, "gpqa_diamond", "2", {**good, "judge": "o1"}) or "")
     # A column without a window or judge refuses runs restricted to one.
     assert "date window" in (run_mismatch(board, "mmlu_pro", "1", {"start_date": "2024-08-01"}) or "")

@@ -162,7 +162,13 @@ def test_sample_browser_shows_model_output_as_text(site_world: SiteWorld, watche
     details = first.locator("details", has_text="Score details")
     tests_row = details.locator("tr", has=page.locator("th", has_text=re.compile(r"^tests$")))
     assert tests_row.locator("table.rows tr").count() == 3  # header and two outcomes
-    assert tests_row.locator("table.rows th").all_inner_texts() == ["#", "input", "passed", "time_s", "stderr"]
+    assert tests_row.locator("table.rows th").all_inner_texts() == [
+        "#",
+        "input",
+        "passed",
+        "time_s",
+        "stderr",
+    ]
     assert '<img src="x" onerror="window.__pwned = 6">' in details.inner_text()
     assert "A>>B" in details.inner_text()
     first.locator("summary", has_text="Reasoning").click()
@@ -172,9 +178,7 @@ def test_sample_browser_shows_model_output_as_text(site_world: SiteWorld, watche
 
 
 def test_sample_browser_filters_search_and_pages(site_world: SiteWorld, watched: Watched) -> None:
-    (run_dir,) = [
-        r for r in iter_runs(site_world.runs) if r.path.parent.name == "qwen1.5-7b-chat"
-    ]
+    (run_dir,) = [r for r in iter_runs(site_world.runs) if r.path.parent.name == "qwen1.5-7b-chat"]
     records = list(latest_records(run_dir.read_records()).values())
     page = watched.open(url(site_world.site, "samples/mmlu_pro/qwen1.5-7b-chat.html"))
     status = page.locator("#status")
@@ -222,7 +226,9 @@ def test_gpqa_questions_are_not_published(site_world: SiteWorld, watched: Watche
     questions = [r.prompt.messages[-1].content[200:260] for r in records]
     completions = [r.completion.text for r in records if len(r.completion.text) > 20]
     site_text = "\n".join(
-        p.read_text(encoding="utf-8", errors="replace") for p in site_world.site.rglob("*") if p.is_file() and p.suffix in (".html", ".js", ".json")
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in site_world.site.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".js", ".json")
     )
     leaked = [q for q in questions + completions if q in site_text]
     assert not leaked, "GPQA text appears in the site"  # never print the questions themselves
@@ -326,11 +332,26 @@ def test_cli_build_serve_and_screenshot(site_world: SiteWorld, tmp_path: Path) -
     completed = run_cli("site", "screenshot", str(site), "-o", str(shots))
     assert completed.returncode == 0, completed.stderr
     names = sorted(p.name for p in shots.glob("*.png"))
-    assert "index.png" in names and "tasks__mmlu_pro.png" in names and any(n.startswith("samples__") for n in names)
+    assert (
+        "index.png" in names
+        and "tasks__mmlu_pro.png" in names
+        and any(n.startswith("samples__") for n in names)
+    )
     for png in shots.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "site", "serve", str(site), "--port", "0", "--base-path", "/lb/"],
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "site",
+            "serve",
+            str(site),
+            "--port",
+            "0",
+            "--base-path",
+            "/lb/",
+        ],
         cwd=REPO,
         env={**_env(), "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -343,7 +364,9 @@ def test_cli_build_serve_and_screenshot(site_world: SiteWorld, tmp_path: Path) -
         assert match, line
         import urllib.request
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/lb/index.html", timeout=10) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{match.group(1)}/lb/index.html", timeout=10
+        ) as response:
             assert b'id="leaderboard"' in response.read()
     finally:
         process.terminate()

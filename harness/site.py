@@ -473,6 +473,7 @@ class SiteWriter:
         self.names = {e.id: e.display_name for e in self.board.entries}
         self.titles = {t.id: self.board.title_of(t.id) for t in self.board.tasks}
         self.cells = records(data.cells)
+        self.board_rows = records(data.leaderboard)
         self.links: dict[tuple[str, str], dict[str, Any]] = {}
 
     def render(self, template: str, path: str, **context: Any) -> None:
@@ -525,7 +526,7 @@ class SiteWriter:
             )
             self.samples += export.count
             self.links[(entry, column)] = {
-                "samples": sample_page,
+                "samples_page": sample_page,
                 "run_files": [f"{run_path}/{name}" for name in files],
             }
             cell = self.data.cell(entry, column)
@@ -551,7 +552,7 @@ class SiteWriter:
         return rows
 
     def write_index(self) -> None:
-        table = records(self.data.leaderboard)
+        table = self.board_rows
         by_cell = {(c["entry"], c["task"]): c for c in self.cell_rows()}
         rows = []
         for row in table:
@@ -625,7 +626,7 @@ class SiteWriter:
         entry = self.entries[entry_id]
         rows = self.cell_rows(entry=entry_id)
         figure = entry_figure(rows, self.titles)
-        board_row = next(r for r in records(self.data.leaderboard) if r["entry"] == entry_id)
+        board_row = next(r for r in self.board_rows if r["entry"] == entry_id)
         self.render(
             "entry.html",
             f"entries/{_safe(entry_id)}.html",
@@ -769,20 +770,22 @@ def launch_chromium(playwright: Any, executable: str = CHROMIUM_PATH) -> Any:
 
 
 def main_pages(site_dir: Path) -> list[Path]:
-    """The pages worth a screenshot: the leaderboard, each task, the first entry and sample browser."""
+    """The pages worth a screenshot: the leaderboard, each task, the best-ranked entry with a run of
+    its own or imported outputs, and the first sample browser that shows text."""
     pages = [site_dir / "index.html", *sorted((site_dir / "tasks").glob("*.html"))]
     data = json.loads((site_dir / "leaderboard.json").read_text(encoding="utf-8"))
-    shown = [c for c in data["cells"] if c.get("samples") and isinstance(c["samples"], str)]
+    shown = [c for c in data["cells"] if c.get("samples_page")]
     published = [
         c
         for c in shown
         if (site_dir / f"data/samples/{_safe(c['task'])}/{_safe(c['entry'])}/shard-0000.js").is_file()
     ]
-    ranked = [r["entry"] for r in data["leaderboard"]]
+    measured = {c["entry"] for c in shown}
+    ranked = [r["entry"] for r in data["leaderboard"] if r["entry"] in measured]
     if ranked:
         pages.append(site_dir / "entries" / f"{_safe(ranked[0])}.html")
     if published:
-        pages.append(site_dir / published[0]["samples"])
+        pages.append(site_dir / published[0]["samples_page"])
     return pages
 
 

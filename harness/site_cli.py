@@ -47,9 +47,9 @@ def build(
 ) -> None:
     """Render the board's leaderboard, task, entry and sample pages into a static folder."""
     from harness.board import load_board
-    from harness.site import DEFAULT_SHARD_SIZE, build_site
+    from harness.site import build_site
 
-    report = build_site(load_board(board, models), runs, out, shard_size=shard_size or DEFAULT_SHARD_SIZE)
+    report = build_site(load_board(board, models), runs, out, shard_size=shard_size)
     for note in report.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(

@@ -434,7 +434,8 @@ def export_samples(
     (dest / "index.js").write_text(f"harnessSamples.load({script_json(clean(index))});\n", encoding="utf-8")
     for number in range(shards):
         chunk = ordered[number * shard_size : (number + 1) * shard_size]
-        payload = script_json(clean([_compact(r) for r in chunk]))
+        # Records are plain JSON types already (they were validated on reading): no cleaning pass.
+        payload = script_json([_compact(r) for r in chunk])
         (dest / f"shard-{number:04d}.js").write_text(
             f"harnessSamples.shard({script_json(key)},{number},{payload});\n", encoding="utf-8"
         )
@@ -446,7 +447,7 @@ def copy_run_files(run_dir: RunDir, dest: Path, *, publish: bool) -> list[str]:
     shutil.copyfile(run_dir.run_path, dest / RUN_FILE)
     files = [RUN_FILE]
     if publish and run_dir.samples_path.is_file():
-        with open(run_dir.samples_path, "rb") as source, gzip.open(dest / "samples.jsonl.gz", "wb", 5) as out:
+        with open(run_dir.samples_path, "rb") as source, gzip.open(dest / "samples.jsonl.gz", "wb", 1) as out:
             shutil.copyfileobj(source, out, 1 << 20)
         files.append("samples.jsonl.gz")
     return files

@@ -35,6 +35,7 @@ from harness.runner import (
     plan_run,
     rescore,
 )
+from harness.site_cli import board_app, site_app
 from harness.store import RunDir, iter_runs, latest_records, resolve_run
 from harness.task import get_task
 from harness.types import Metric, RunResult, SampleRecord
@@ -53,6 +54,8 @@ console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ e
 err_console = Console(
     stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH
 )
+app.add_typer(site_app, name="site")
+app.add_typer(board_app, name="board")
 
 OutputDir = Annotated[
     Path, typer.Option("--output-dir", "-o", envvar=OUTPUT_ENV, help="Root folder of run directories.")

@@ -504,7 +504,13 @@ def run_cost(entry: ModelEntry | None, planned: Sequence[SampleRecord]) -> float
     """The sum of the samples' costs; None when the entry has no price (or the run was imported)."""
     if entry is None or entry.price is None:
         return None
-    return sum(r.completion.cost_usd or 0.0 for r in planned)
+    costs = (
+        r.completion.cost_usd
+        if r.completion.cost_usd is not None
+        else completion_cost(r.completion, entry.price)
+        for r in planned
+    )
+    return sum(cost or 0.0 for cost in costs)
 
 
 def usage_notes(planned: Sequence[SampleRecord]) -> list[str]:

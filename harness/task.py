@@ -99,6 +99,9 @@ class Task(ABC):
     dataset: str
     headline: str = "accuracy"
     default_epochs: int = 1
+    # Whether prompts and completions may be shown on a public site (some datasets ask that their
+    # questions never appear online in plain text).
+    publish_samples: bool = True
 
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig()

@@ -108,6 +108,8 @@ class GPQADiamond(Task):
     version = "1"
     dataset = HUB_DATASET
     default_epochs = 4
+    # The authors ask that examples never be revealed in plain text online.
+    publish_samples = False
 
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig(temperature=0.0, max_tokens=2048)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,41 @@ def fault_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
     server = FaultServer().start()
     yield server
     server.stop()
+
+
+# --- Boards, aggregation and the site: one set of real runs shared by those tests ------------------
+
+
+@dataclass
+class SiteWorld:
+    runs: Path
+    board_path: Path
+    models_path: Path
+    site: Path
+
+
+@pytest.fixture(scope="session")
+def site_world(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, embedded_entry: ModelEntry
+) -> SiteWorld:
+    """Imported published outputs, a real embedded run, hostile runs, a test board, and its built site."""
+    from harness.board import load_board
+    from harness.site import build_site
+    from tests import site_helpers
+
+    root = tmp_path_factory.mktemp("site_world")
+    runs = root / "results"
+    models_path = root / "models.yaml"
+    models_path.write_text(site_helpers.models_yaml(MODELS_FILE), encoding="utf-8")
+    board_path = root / "test-board.yaml"
+    board_path.write_text(site_helpers.board_yaml(models_path), encoding="utf-8")
+    board = load_board(board_path)
+    hostile = board.models.entries[site_helpers.HOSTILE_ENTRY]
+    site_helpers.import_published(runs, shared_data)
+    site_helpers.run_embedded(runs, shared_data, embedded_entry)
+    site_helpers.write_hostile_run(runs, shared_data, hostile, limit=5)
+    site_helpers.write_hostile_run(runs, shared_data, hostile, limit=3)
+    site_helpers.write_hostile_run(runs, shared_data, hostile, limit=4, task_version="0")
+    site = root / "site"
+    build_site(board, runs, site, shard_size=100)
+    return SiteWorld(runs=runs, board_path=board_path, models_path=models_path, site=site)

@@ -1,0 +1,180 @@
+"""`harness board ...` and `harness site ...`: produce a board's runs; build, serve, photograph its site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.hub import DATA_DIR_ENV
+
+OUTPUT_ENV = "HARNESS_OUTPUT_DIR"
+DEFAULT_RUNS = Path("results")
+DEFAULT_SITE = Path("site-build")
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+site_app = typer.Typer(no_args_is_help=True, help="Build, serve and screenshot a board's static site.")
+board_app = typer.Typer(no_args_is_help=True, help="Show a board's table and produce the runs it needs.")
+
+BoardPath = Annotated[
+    Path, typer.Argument(metavar="BOARD", help="Board file, e.g. leaderboards/qwen2.5-max-launch.yaml.")
+]
+RunsDir = Annotated[
+    Path, typer.Option("--runs", "-r", envvar=OUTPUT_ENV, help="Root folder of run directories.")
+]
+ModelsPath = Annotated[
+    Path | None,
+    typer.Option("--models", help="Models file (default: the board's, else leaderboards/models.yaml)."),
+]
+
+
+@site_app.command("build")
+def build(
+    board: BoardPath,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write the site to (replaced).")
+    ] = DEFAULT_SITE,
+    runs: RunsDir = DEFAULT_RUNS,
+    models: ModelsPath = None,
+    shard_size: Annotated[
+        int, typer.Option(help="Samples per lazily loaded part of the sample browser.")
+    ] = 250,
+) -> None:
+    """Render the board's leaderboard, task, entry and sample pages into a static folder."""
+    from harness.board import load_board
+    from harness.site import build_site
+
+    report = build_site(load_board(board, models), runs, out, shard_size=shard_size)
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"built {report.pages} pages, {report.samples:,} samples, {report.files} files, "
+        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {report.out_dir}/index.html",
+        soft_wrap=True,
+    )
+
+
+@site_app.command("serve")
+def serve(
+    site_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A folder built by `harness site build`.")
+    ] = DEFAULT_SITE,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+    base_path: Annotated[
+        str,
+        typer.Option("--base-path", help="Serve under this sub-path, as GitHub Pages serves project sites."),
+    ] = "/",
+) -> None:
+    """Serve a built site locally until interrupted."""
+    from harness.errors import ConfigError
+    from harness.site import MARKER, make_server
+
+    if not (site_dir / MARKER).is_file():
+        raise ConfigError(f"{site_dir} is not a site built by `harness site build`; build one first.")
+    server = make_server(site_dir, host, port, base_path)
+    address = server.server_address
+    prefix = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
+    console.print(
+        f"serving {site_dir} at http://{address[0]}:{address[1]}{prefix} (Ctrl-C stops)", soft_wrap=True
+    )
+    console.file.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@site_app.command("screenshot")
+def screenshot(
+    site_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A folder built by `harness site build`.")
+    ] = DEFAULT_SITE,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG files.")] = Path("screenshots"),
+    chromium: Annotated[
+        str, typer.Option(help="Chromium executable (Debian's package by default).")
+    ] = "/usr/bin/chromium",
+    width: Annotated[int, typer.Option(help="Viewport width in pixels.")] = 1400,
+) -> None:
+    """Full-page PNGs of the leaderboard, each task page, the top entry and a sample browser."""
+    from harness.site import screenshot_site
+
+    for path in screenshot_site(site_dir, out, chromium=chromium, width=width):
+        console.print(str(path))
+
+
+@board_app.command("show")
+def show(board: BoardPath, runs: RunsDir = DEFAULT_RUNS, models: ModelsPath = None) -> None:
+    """The board's table in the terminal, with where each number comes from."""
+    from harness.aggregate import aggregate
+    from harness.board import load_board
+    from harness.site import records
+
+    loaded = load_board(board, models)
+    data = aggregate(loaded, runs)
+    table = Table(title=loaded.title, title_justify="left")
+    for column in ("#", "entry", "overall", *(loaded.title_of(t.id) for t in loaded.tasks)):
+        table.add_column(column, justify="right" if column != "entry" else "left")
+    cells = {(c["entry"], c["task"]): c for c in records(data.cells)}
+    for row in records(data.leaderboard):
+        values = []
+        for task in loaded.tasks:
+            cell = cells[(row["entry"], task.id)]
+            if cell["source"] is None:
+                values.append("-")
+                continue
+            text = f"{cell['score'] * 100:.1f} ({cell['source']})"
+            if cell["subset"]:
+                text += f" {cell['samples']}/{cell['samples_expected']}"
+            values.append(text)
+        overall = "-" if row["overall"] is None else f"{row['overall'] * 100:.1f}"
+        table.add_row(str(row["rank"] or ""), row["entry"], overall, *values)
+    console.print(table)
+    for skipped in data.skipped.itertuples():
+        err_console.print(f"[yellow]not shown:[/] {skipped.run}: {skipped.reason}", highlight=False)
+
+
+@board_app.command("populate")
+def populate(
+    board: BoardPath,
+    runs: RunsDir = DEFAULT_RUNS,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", envvar=DATA_DIR_ENV, help="Local benchmark data folder.")
+    ] = None,
+    entry: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entry", "-m", help="Entries to run (default: the board's embedded llama.cpp entries)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Samples per task for our own runs (a subset).")] = 14,
+    epochs: Annotated[int | None, typer.Option(help="Repeats per sample (default: the task's).")] = 1,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Generation limit for our runs.")
+    ] = 512,
+    models: ModelsPath = None,
+) -> None:
+    """Import the board's published outputs (skipping those already imported) and run its entries."""
+    from harness.board import load_board
+    from harness.cli import RichProgress
+    from harness.populate import populate_board
+
+    loaded = load_board(board, models)
+    for line in populate_board(
+        loaded,
+        runs,
+        data_dir=data_dir,
+        entries=entry,
+        limit=limit,
+        epochs=epochs,
+        max_tokens=max_tokens,
+        progress=RichProgress(),
+    ):
+        console.print(line, highlight=False)

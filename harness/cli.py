@@ -38,8 +38,12 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Run LLM benchmarks faithfully, resume them, and inspect the results.",
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output is for files and scripts: do not wrap tables at rich's 80-column fallback.
+PIPE_WIDTH = 180
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
+err_console = Console(
+    stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH
+)
 
 OutputDir = Annotated[
     Path, typer.Option("--output-dir", "-o", envvar=OUTPUT_ENV, help="Root folder of run directories.")

@@ -36,7 +36,7 @@ def bootstrap_mean(
     the interval reflects the number of questions, not the number of generations.
     """
     if not values:
-        return Metric(value=float("nan"), n=0)
+        raise ValueError("a mean of no values is undefined")
     units = cluster_means(values, clusters) if clusters is not None else [float(v) for v in values]
     mean = float(np.mean(values))
     data = np.asarray(units, dtype=float)
@@ -61,5 +61,6 @@ def bootstrap_mean(
 
 def proportion(flags: Sequence[bool]) -> Metric:
     """A plain rate (no CI): for bookkeeping figures such as the unparsed rate."""
-    n = len(flags)
-    return Metric(value=(sum(flags) / n) if n else float("nan"), n=n)
+    if not flags:
+        raise ValueError("a rate over no samples is undefined")
+    return Metric(value=sum(flags) / len(flags), n=len(flags))

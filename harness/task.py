@@ -180,6 +180,8 @@ class Task(ABC):
 
     def summarize(self, scored: Sequence[SampleRecord]) -> dict[str, Metric]:
         """Accuracy (CI over samples, repeats of a sample resampled together) and the unparsed rate."""
+        if not scored:
+            return {}
         values = [r.score.value for r in scored if r.score is not None]
         clusters = [r.sample_id for r in scored]
         return {

@@ -131,6 +131,8 @@ class SampleRecord(_Strict):
 
 
 class Metric(_Strict):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     value: float
     ci_low: float | None = None
     ci_high: float | None = None

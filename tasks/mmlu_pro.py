@@ -203,6 +203,8 @@ class MMLUPro(Task):
 
     def summarize(self, scored: Sequence[SampleRecord]) -> dict[str, Metric]:
         metrics = super().summarize(scored)
+        if not metrics:
+            return metrics
         fallback = [
             (1.0 / len(r.prompt.choices))
             if r.score is not None and not r.score.parsed

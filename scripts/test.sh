@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and run the project's checks: lint, types, and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests drive for real (the code sandbox and the browser for the site tests).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for package in bubblewrap chromium; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[embedded,dev]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python -m pytest -q "$@"

@@ -201,7 +201,11 @@ def execute(
         session = Session(started=time.perf_counter(), plan_s=plan.plan_s)
         backend_info = previous.backend_info if previous else {}
         grading_info = previous.grading if previous else {}
-        grader: Grader | None = None
+        # Created before anything is written or the model is loaded, so a missing sandbox stops the
+        # run at once.
+        grader = plan.task.grader() if pending or ungraded else None
+        if grader is not None:
+            grading_info = grader.info()
         if pending:
             run_dir.write_result(
                 build_result(
@@ -217,11 +221,6 @@ def execute(
                 )
             )
         try:
-            if pending or ungraded:
-                # Created before the model is loaded, so a missing sandbox fails the run at once.
-                grader = plan.task.grader()
-                if grader is not None:
-                    grading_info = grader.info()
             if pending or ungraded:
                 with run_dir.appender() as appender:
                     work = Work(plan.task, appender, records, session, grader)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import decimal
 import fractions
 import io
@@ -202,7 +203,10 @@ def encode_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (set, frozenset)):
         return {"$": "set", "v": [encode_value(item, depth + 1) for item in value]}
     if isinstance(value, dict):
-        return {"$": "dict", "v": [[encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in value.items()]}
+        return {
+            "$": "dict",
+            "v": [[encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in value.items()],
+        }
     try:
         text = repr(value)
     except Exception:
@@ -241,10 +245,7 @@ def main() -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     disable_destructive_functions()
 
-    if mode == "stdin":
-        code = wrap_in_function(unwrap_main_guard(code))
-    else:
-        code = PRELUDE_IMPORTS + "\n\n" + code
+    code = wrap_in_function(unwrap_main_guard(code)) if mode == "stdin" else PRELUDE_IMPORTS + "\n\n" + code
     # Tracebacks then show the program's own lines.
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(keepends=True), FILENAME)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
@@ -279,17 +280,15 @@ def main() -> None:
         if mode == "stdin":
             text = message["input"]
             sys.stdin = io.StringIO(text)
-            builtins.open = lambda *args, _text=text, **kwargs: io.StringIO(_text)  # type: ignore[assignment,misc]
+            builtins.open = lambda *args, _text=text, **kwargs: io.StringIO(_text)  # type: ignore[assignment]
             sys.stdout = capture
         started = time.perf_counter()
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         result: dict[str, Any]
         try:
             if mode == "stdin":
-                try:
+                with contextlib.suppress(SystemExit):
                     target()
-                except SystemExit:
-                    pass
                 value = None
             else:
                 value = target(*message["args"])

@@ -135,7 +135,8 @@ def decode_tests(raw: str, *, where: str) -> list[TestCase]:
             packed = zlib.decompress(base64.b64decode(raw.encode("ascii"), validate=True))
         except (binascii.Error, zlib.error, UnicodeEncodeError, ValueError) as exc:
             raise DataError(
-                f"{where}: test cases are neither JSON nor base64(zlib(pickle)) ({type(exc).__name__}: {exc})."
+                f"{where}: test cases are neither JSON nor base64(zlib(pickle)) "
+                f"({type(exc).__name__}: {exc})."
             ) from exc
         try:
             data = restricted_loads(packed)
@@ -164,6 +165,14 @@ def extract_code(text: str) -> str:
     if len(fences) < 2:
         return ""
     return "\n".join(lines[fences[-2] + 1 : fences[-1]])
+
+
+def answer_code(prompt: Prompt, completion: Completion) -> str:
+    """The program to run: extracted from the answer, or the answer itself when it was imported as
+    already-extracted code (upstream's custom-evaluator format)."""
+    if prompt.metadata.get("code_is_extracted"):
+        return completion.text
+    return extract_code(completion.text)
 
 
 def truncate(value: Any, length: int = TRUNCATE_CHARS) -> str:
@@ -300,7 +309,9 @@ def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
     total = len(tests)
     outcomes: list[dict[str, Any]] = []
     global_deadline = started + global_timeout_s(job.timeout_s, total)
-    limits = job.limits.model_copy(update={"cpu_s": max(1, math.ceil(global_timeout_s(job.timeout_s, total)))})
+    limits = job.limits.model_copy(
+        update={"cpu_s": max(1, math.ceil(global_timeout_s(job.timeout_s, total)))}
+    )
     process = sandbox.spawn([sandbox.python, "-I", "-c", DRIVER_SOURCE], limits)
     verdict: Verdict = "passed"
     message: str | None = None
@@ -322,7 +333,7 @@ def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
         elif loaded.get("event") != "loaded":
             verdict, message = "compile_error", str(loaded.get("error", ""))[-2000:]
         else:
-            for index, test in enumerate(tests):
+            for test in tests:
                 outcome = _run_test(process, job, test, global_deadline)
                 outcomes.append(outcome)
                 if outcome["verdict"] != "passed":
@@ -487,10 +498,7 @@ class LiveCodeBenchGrader:
         return len(self._futures) + len(self._finished)
 
     def submit(self, key: RecordKey, prompt: Prompt, completion: Completion) -> None:
-        if prompt.metadata.get("code_is_extracted"):
-            code = completion.text
-        else:
-            code = extract_code(completion.text)
+        code = answer_code(prompt, completion)
         if not code.strip():
             self._finished.append((key, no_code_score()))
             return

@@ -397,6 +397,13 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
             n = max((m.n for m in group.values()), default=0)
             table.add_row(category, *(format_metric(group.get(name)) for name in names), str(n))
         console.print(table)
+    if result.grading:
+        grading = result.grading
+        console.print(
+            f"graded with isolation [bold]{grading.get('isolation')}[/] ({grading.get('mechanism')}), "
+            f"{grading.get('workers')} worker(s), {grading.get('timeout_s')}s per test",
+            highlight=False,
+        )
     usage = result.usage
     console.print(
         f"tokens in {usage.input_tokens:,} · out {usage.output_tokens:,} · model time "

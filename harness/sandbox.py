@@ -190,6 +190,12 @@ class SandboxedProcess:
             os.set_blocking(stream.fileno(), False)
         self._selector.register(self.popen.stdout, selectors.EVENT_READ, "stdout")
         self._selector.register(self.popen.stderr, selectors.EVENT_READ, "stderr")
+        # A pidfd becomes readable when the program exits, so waiting for the exit needs no polling.
+        try:
+            self._pidfd: int | None = os.pidfd_open(self.popen.pid)
+            self._selector.register(self._pidfd, selectors.EVENT_READ, "exit")
+        except (AttributeError, OSError):
+            self._pidfd = None
 
     def send(self, data: bytes) -> None:
         stdin = self.popen.stdin
@@ -250,6 +256,9 @@ class SandboxedProcess:
         received = 0
         for key, _ in self._selector.select(timeout):
             stream = key.fileobj
+            if key.data == "exit":
+                self._selector.unregister(stream)
+                continue
             if key.data == "stdin":
                 self._write_some()
                 continue
@@ -312,7 +321,7 @@ class SandboxedProcess:
         self._close_stdin()
         end = time.monotonic() + grace_s
         while self.popen.poll() is None and time.monotonic() < end:
-            self._pump(min(0.01, max(0.0, end - time.monotonic())))
+            self._pump(max(0.0, end - time.monotonic()) if self._pidfd is not None else 0.01)
         if self.popen.poll() is None:
             self.kill()
         else:
@@ -322,6 +331,8 @@ class SandboxedProcess:
         with contextlib.suppress(Exception):
             self._pump(0)
         self._selector.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
         for stream in (self.popen.stdout, self.popen.stderr):
             if stream is not None:
                 stream.close()
@@ -467,13 +478,14 @@ def _bwrap_version() -> str | None:
     return out.stdout.strip().removeprefix("bubblewrap ") or None
 
 
-@cache
 def probe(python: str | None = None) -> Isolation:
-    """The strongest isolation that works here, checked by running a real program in it.
+    """The strongest isolation that works here, checked by running a real program in it (once per
+    interpreter and process). Raises SandboxError explaining what is missing when none works."""
+    return _probe(python or sandbox_python())
 
-    Raises SandboxError explaining what is missing when no isolation works.
-    """
-    python = python or sandbox_python()
+
+@cache
+def _probe(python: str) -> Isolation:
     as_root = os.geteuid() == 0
     uid = SANDBOX_UID if as_root else os.geteuid()
     problems = []

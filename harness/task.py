@@ -216,7 +216,7 @@ def get_task(name: str, options: Mapping[str, Any] | None = None) -> Task:
     model = task.options_model
     flags = ", ".join(option_flag(key) for key in sorted(given))
     if model is None:
-        raise ConfigError(f"task {name!r} takes no options, but {flags} was given.")
+        raise ConfigError(f"{flags} does not apply to task {name!r} (it takes no options).")
     unknown = sorted(set(given) - set(model.model_fields))
     if unknown:
         accepted = ", ".join(option_flag(key) for key in sorted(model.model_fields))

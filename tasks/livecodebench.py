@@ -555,8 +555,8 @@ class LiveCodeBench(Task):
         sizes = {len(codes) for codes in epochs.values()}
         if len(sizes) > 1:
             imported.notes.append(
-                f"problems have different numbers of samples ({min(sizes)} to {max(sizes)}); pass@k uses "
-                "the smallest."
+                f"problems have different numbers of samples ({min(sizes)} to {max(sizes)}); pass@k is "
+                "reported only for k up to the smallest."
             )
         missing = len(samples) - len(epochs)
         if missing:

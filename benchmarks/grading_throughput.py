@@ -51,7 +51,10 @@ RUNNING = HEAD.format(name="runningSum")
 EVEN_LOOP = (
     "c = 0\n        for x in nums:\n            if x % 2 == 0:\n                c += 1\n        return c\n"
 )
-RUNNING_LOOP = "out, t = [], 0\n        for x in nums:\n            t += x\n            out.append(t)\n        return out\n"
+RUNNING_LOOP = (
+    "out, t = [], 0\n        for x in nums:\n"
+    "            t += x\n            out.append(t)\n        return out\n"
+)
 TESTS_PER_PROBLEM = 8
 
 

@@ -290,19 +290,48 @@ def _read_local(data_dir: Path, release: str) -> tuple[list[tuple[dict[str, Any]
     return rows, DataRef(dataset=HUB_DATASET, revision=revision, source="local", path=str(folder)), notes
 
 
-def _read_hub(release: str) -> tuple[list[tuple[dict[str, Any], str]], DataRef]:
-    files = release_files(release)
-    urls = [f"hf://datasets/{HUB_DATASET}@{HUB_REVISION}/{name}" for name in files]
-    try:
-        import datasets
+HUB_COLUMNS = (
+    "question_title",
+    "question_content",
+    "platform",
+    "question_id",
+    "contest_id",
+    "contest_date",
+    "starter_code",
+    "difficulty",
+    "public_test_cases",
+    "private_test_cases",
+    "metadata",
+)
 
-        # The repository's loading script is not run (recent `datasets` refuse scripts); its JSONL
-        # files are read directly at the pinned commit.
-        loaded = datasets.load_dataset("json", data_files={"test": urls}, split="test", token=hub_token())
-        rows = [(dict(row), f"{HUB_DATASET} row {index}") for index, row in enumerate(loaded)]
+
+def read_with_datasets(files: Sequence[str], cache_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Rows of JSONL files (hub URLs or paths) through `datasets`' JSON builder, every column read as
+    text so that no type is guessed (dates stay ISO strings, as in the hub files)."""
+    import datasets
+
+    features = datasets.Features({name: datasets.Value("large_string") for name in HUB_COLUMNS})
+    loaded = datasets.load_dataset(
+        "json",
+        data_files={"test": list(files)},
+        split="test",
+        features=features,
+        token=hub_token(),
+        cache_dir=str(cache_dir) if cache_dir else None,
+    )
+    return [dict(row) for row in loaded]
+
+
+def _read_hub(release: str) -> tuple[list[tuple[dict[str, Any], str]], DataRef]:
+    # The repository's loading script is not run (recent `datasets` refuse scripts); its JSONL files
+    # are read directly at the pinned commit.
+    urls = [f"hf://datasets/{HUB_DATASET}@{HUB_REVISION}/{name}" for name in release_files(release)]
+    try:
+        rows = read_with_datasets(urls)
     except Exception as exc:
         raise hub_error(HUB_DATASET, HUB_REVISION, exc, local_layout=f"{LOCAL_DIR}/test*.jsonl") from exc
-    return rows, DataRef(dataset=HUB_DATASET, revision=HUB_REVISION, source="hub")
+    where = [(row, f"{HUB_DATASET}@{HUB_REVISION[:8]} row {index}") for index, row in enumerate(rows)]
+    return where, DataRef(dataset=HUB_DATASET, revision=HUB_REVISION, source="hub")
 
 
 def record_date(record: SampleRecord) -> datetime | None:

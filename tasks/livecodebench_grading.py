@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -302,9 +303,15 @@ def _outcome_for_exit(process_exit: Any) -> tuple[Verdict, str]:
     )
 
 
+@lru_cache(maxsize=4)
+def _decoded(tests: ProblemTests, question_id: str) -> list[TestCase]:
+    # The samples of one problem usually arrive one after another: decode its tests once.
+    return tests.decode(f"problem {question_id}")
+
+
 def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
     """Run `job.code` against every test of its problem; the first failure ends the run."""
-    tests = job.tests.decode(f"problem {job.question_id}")
+    tests = _decoded(job.tests, job.question_id)
     started = time.monotonic()
     total = len(tests)
     outcomes: list[dict[str, Any]] = []

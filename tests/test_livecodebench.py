@@ -461,3 +461,14 @@ def test_one_answer_graded_in_process_against_the_upstream_row(tmp_path: Path, s
     score = task.score(prompt, answer)
     assert score.value == 1.0 and score.details["tests_passed"] == 5
     assert task.score(prompt, Completion(text="I cannot solve this.")).details["verdict"] == "no_code"
+
+
+def test_the_hub_reader_parses_the_files_like_the_local_one(tmp_path: Path) -> None:
+    """The hub path reads the release's JSONL files through `datasets`; the same reader on our own
+    file (a local path instead of an hf:// URL) gives the same problems as the local reader."""
+    from tasks.livecodebench import parse_row, read_with_datasets
+
+    rows = read_with_datasets([str(DATA_FILE)], cache_dir=tmp_path / "cache")
+    _, local = load()
+    through_datasets = [parse_row(row, f"row {i}")[0] for i, row in enumerate(rows)]
+    assert through_datasets == local

@@ -183,6 +183,7 @@ class SandboxedProcess:
     output_exceeded: bool = False
     _killed: bool = False
     _exit: Exit | None = None
+    _pidfd: int | None = None
 
     def __post_init__(self) -> None:
         assert self.popen.stdin and self.popen.stdout and self.popen.stderr
@@ -192,10 +193,11 @@ class SandboxedProcess:
         self._selector.register(self.popen.stderr, selectors.EVENT_READ, "stderr")
         # A pidfd becomes readable when the program exits, so waiting for the exit needs no polling.
         try:
-            self._pidfd: int | None = os.pidfd_open(self.popen.pid)
-            self._selector.register(self._pidfd, selectors.EVENT_READ, "exit")
+            self._pidfd = os.pidfd_open(self.popen.pid)
         except (AttributeError, OSError):
             self._pidfd = None
+        else:
+            self._selector.register(self._pidfd, selectors.EVENT_READ, "exit")
 
     def send(self, data: bytes) -> None:
         stdin = self.popen.stdin
@@ -350,7 +352,9 @@ class SandboxedProcess:
 
 
 @dataclass
-class RunResult:
+class ProgramResult:
+    """What `Sandbox.run` saw of a program that ran to completion, a deadline or the output limit."""
+
     returncode: int | None
     stdout: bytes
     stderr_tail: str
@@ -444,7 +448,7 @@ class Sandbox:
             raise SandboxError(f"cannot start a sandboxed program ({command[0]}): {exc}") from exc
         return SandboxedProcess(popen, limits, workdir=workdir, subreaper=self.subreaper)
 
-    def run(self, argv: Sequence[str], *, limits: Limits, wall_s: float, stdin: bytes = b"") -> RunResult:
+    def run(self, argv: Sequence[str], *, limits: Limits, wall_s: float, stdin: bytes = b"") -> ProgramResult:
         """Run a program to completion (or until `wall_s`), collecting its stdout."""
         started = time.monotonic()
         process = self.spawn(argv, limits)
@@ -457,7 +461,7 @@ class Sandbox:
         chunks.append(process.pending_output)
         timed_out = time.monotonic() >= deadline and process.popen.poll() is None
         exit_ = process.finish(grace_s=0.0 if timed_out else 0.5)
-        return RunResult(
+        return ProgramResult(
             returncode=exit_.returncode,
             stdout=b"".join(chunks),
             stderr_tail=exit_.stderr_tail,

@@ -45,7 +45,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import DataError, SandboxError
-from harness.sandbox import Isolation, Limits, Sandbox, become_subreaper
+from harness.sandbox import Exit, Isolation, Limits, Sandbox, SandboxedProcess, become_subreaper
 from harness.types import Completion, Prompt, Score
 
 DRIVER_SOURCE = (Path(__file__).with_name("livecodebench_driver.py")).read_text(encoding="utf-8")
@@ -67,14 +67,6 @@ Verdict = Literal[
     "invalid_test",
     "not_run",
 ]
-FAILURE_ORDER: tuple[Verdict, ...] = (
-    "compile_error",
-    "runtime_error",
-    "time_limit",
-    "output_limit",
-    "wrong_answer",
-    "invalid_test",
-)
 
 
 class TestCase(BaseModel):
@@ -289,7 +281,7 @@ def global_timeout_s(timeout_s: float, tests: int) -> float:
     return (timeout_s + 1) * tests + 5
 
 
-def _outcome_for_exit(process_exit: Any) -> tuple[Verdict, str]:
+def _outcome_for_exit(process_exit: Exit) -> tuple[Verdict, str]:
     if process_exit.output_exceeded:
         return "output_limit", "the program wrote more than the output limit"
     name = process_exit.signal_name
@@ -375,7 +367,7 @@ def _parse(line: bytes | None) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def _no_reply(process: Any, during: str) -> tuple[Verdict, str]:
+def _no_reply(process: SandboxedProcess, during: str) -> tuple[Verdict, str]:
     if process.output_exceeded:
         return "output_limit", "the program wrote more than the output limit"
     if process.popen.poll() is None:
@@ -384,7 +376,9 @@ def _no_reply(process: Any, during: str) -> tuple[Verdict, str]:
     return _outcome_for_exit(process.finish(grace_s=0.0))
 
 
-def _run_test(process: Any, job: GradeJob, test: TestCase, global_deadline: float) -> dict[str, Any]:
+def _run_test(
+    process: SandboxedProcess, job: GradeJob, test: TestCase, global_deadline: float
+) -> dict[str, Any]:
     if job.tests.testtype == "functional":
         try:
             args = [json.loads(line) for line in test.input.split("\n")]

@@ -9,7 +9,10 @@ it uses the standard library only and never imports the harness. It follows upst
   and `sys.setrecursionlimit(50000)`. Each test calls that function with `sys.stdin` replaced by a
   string buffer holding the input, `open()` returning the input, and `sys.stdout` captured.
 - functional (LeetCode) programs: the prelude plus the code is executed; when the code defines
-  `class Solution`, one instance is created and `<instance>.<func_name>(*args)` is called per test.
+  `class Solution`, one instance is created and `<instance>.<func_name>(*args)` is called per test,
+  else `<func_name>` is looked up in the module (where the prelude's star imports also live).
+- As upstream, a stdin program whose text contains `class Solution` fails to load (upstream tries to
+  instantiate the class, which the wrapping has moved into a function).
 - Upstream's guard against destructive calls is applied before the program loads (`exit`, `quit`,
   `os.kill`, `os.system`, `subprocess.Popen`, ... are set to None), so a program that calls `exit()`
   fails here as it does there.
@@ -253,6 +256,10 @@ def main() -> None:
         module = types.ModuleType("tmp_sol")
         exec(compile(code, FILENAME, "exec"), module.__dict__)
         if mode == "stdin":
+            if "class Solution" in code:
+                # Upstream instantiates `Solution` whenever the text defines it, also for stdin
+                # programs, where the class lives inside the wrapper function: such programs fail.
+                module.Solution()
             target: Any = getattr(module, WRAPPED)
         else:
             owner: Any = module.Solution() if "class Solution" in code else module

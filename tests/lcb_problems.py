@@ -276,6 +276,14 @@ PROBLEMS: list[Problem] = [
             "syntax": ("print(int(input() +\n", "compile_error"),
             "exit_call": (SUM_READ + "print(a + b)\nexit()\n", "runtime_error"),
             "sys_exit": ("import sys\n" + SUM_READ + "print(a + b)\nsys.exit(0)\n", "passed"),
+            # Upstream instantiates `Solution` for any program whose text defines it; in a stdin program
+            # the class is inside the wrapper function, so loading fails there as here.
+            "leetcode_habit": (
+                "class Solution:\n    def solve(self):\n        "
+                + SUM_READ
+                + "        print(a + b)\n\nSolution().solve()\n",
+                "compile_error",
+            ),
             "main_guard": (
                 "def main():\n    "
                 + SUM_READ

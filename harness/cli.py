@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -71,6 +72,69 @@ DataDir = Annotated[
 ModelsPath = Annotated[
     Path | None, typer.Option("--models", help="Models file (default: leaderboards/models.yaml).")
 ]
+
+# Options of tasks that grade by executing code (LiveCodeBench); given to the task as typed options.
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", help="Grading worker processes (default: one per CPU).", rich_help_panel="Grading"
+    ),
+]
+Unsandboxed = Annotated[
+    bool,
+    typer.Option(
+        "--unsandboxed",
+        help="Run generated code WITHOUT isolation (resource limits only): it can read your files and "
+        "use the network. Only for trusted code or machines with no sandbox.",
+        rich_help_panel="Grading",
+    ),
+]
+TestTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--test-timeout", help="Seconds per test case (LiveCodeBench: 6).", rich_help_panel="Grading"
+    ),
+]
+Release = Annotated[
+    str | None,
+    typer.Option(
+        "--release",
+        help="LiveCodeBench release: release_v1..release_v6, v1..v6 or vA_vB.",
+        rich_help_panel="Data",
+    ),
+]
+DATE_FORMATS = ["%Y-%m-%d"]
+
+
+def task_options(**given: Any) -> dict[str, Any]:
+    """The task options actually given on the command line (unset flags and False switches left out)."""
+    options: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None or value is False or value == []:
+            continue
+        if isinstance(value, datetime):
+            value = value.date()
+        elif isinstance(value, list):
+            value = split_names(value)
+        options[name] = value
+    return options
+
+
+def print_grading(result: RunResult) -> None:
+    grading = result.grading
+    if grading:
+        workers = grading.get("workers")
+        err_console.print(
+            f"[bold]grading:[/] isolation [bold]{grading.get('isolation')}[/] · {workers} worker(s) · "
+            f"{grading.get('timeout_s')}s per test — {grading.get('mechanism')}",
+            highlight=False,
+        )
+        if grading.get("failed"):
+            err_console.print(
+                f"[red]{grading['failed']} answer(s) could not be graded[/] (they stay unscored; run the "
+                f"command again): {'; '.join(grading.get('failures', [])[:3])}",
+                highlight=False,
+            )
 
 
 class RichProgress:
@@ -198,6 +262,45 @@ def run(
     data_dir: DataDir = None,
     output_dir: OutputDir = DEFAULT_OUTPUT,
     models: ModelsPath = None,
+    release: Release = None,
+    start_date: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start-date",
+            formats=DATE_FORMATS,
+            help="Problems dated on/after this day.",
+            rich_help_panel="Data",
+        ),
+    ] = None,
+    end_date: Annotated[
+        datetime | None,
+        typer.Option(
+            "--end-date", formats=DATE_FORMATS, help="Problems dated up to this day.", rich_help_panel="Data"
+        ),
+    ] = None,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--platform", help="Only these platforms (leetcode, atcoder, codeforces).", rich_help_panel="Data"
+        ),
+    ] = None,
+    difficulty: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--difficulty", help="Only these difficulties (easy, medium, hard).", rich_help_panel="Data"
+        ),
+    ] = None,
+    contamination_free: Annotated[
+        bool,
+        typer.Option(
+            "--contamination-free",
+            help="Only problems released after the entry's knowledge_cutoff (models.yaml).",
+            rich_help_panel="Data",
+        ),
+    ] = False,
+    workers: Workers = None,
+    unsandboxed: Unsandboxed = False,
+    test_timeout: TestTimeout = None,
 ) -> None:
     """Generate and score; the same command again resumes and never repeats finished samples.
 
@@ -205,7 +308,18 @@ def run(
     stopped by --max-cost."""
     models_file = load_models(models)
     entry = get_entry(models_file, model or models_file.default_entry, models)
-    tasks = [get_task(name) for name in split_names(task)]
+    given = task_options(
+        release=release,
+        start_date=start_date,
+        end_date=end_date,
+        platform=platform,
+        difficulty=difficulty,
+        contamination_free=contamination_free,
+        workers=workers,
+        unsandboxed=unsandboxed,
+        test_timeout=test_timeout,
+    )
+    tasks = [get_task(name, given) for name in split_names(task)]
     options = RunOptions(
         output_dir=output_dir,
         data_dir=data_dir,
@@ -224,6 +338,7 @@ def run(
             for note in plan.notes:
                 err_console.print(f"[yellow]note:[/] {note}")
             outcome = execute(plan, options, progress=RichProgress(), client_factory=clients)
+            print_grading(outcome.result)
             console.print(summary_table(outcome))
             if report_incomplete(outcome, options, max_error_rate):
                 incomplete = True
@@ -367,6 +482,13 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
             n = max((m.n for m in group.values()), default=0)
             table.add_row(category, *(format_metric(group.get(name)) for name in names), str(n))
         console.print(table)
+    if result.grading:
+        grading = result.grading
+        console.print(
+            f"graded with isolation [bold]{grading.get('isolation')}[/] ({grading.get('mechanism')}), "
+            f"{grading.get('workers')} worker(s), {grading.get('timeout_s')}s per test",
+            highlight=False,
+        )
     usage = result.usage
     cached_tokens = f" (cached {usage.cached_input_tokens:,})" if usage.cached_input_tokens else ""
     reasoning = f" (reasoning {usage.reasoning_tokens:,})" if usage.reasoning_tokens else ""
@@ -390,26 +512,77 @@ def score(
         str, typer.Argument(metavar="RUN", help="Run directory, task/entry/hash, or hash prefix.")
     ],
     output_dir: OutputDir = DEFAULT_OUTPUT,
+    data_dir: DataDir = None,
+    workers: Workers = None,
+    unsandboxed: Unsandboxed = False,
+    test_timeout: TestTimeout = None,
 ) -> None:
     """Score stored completions again with the current scorer (never calls the model)."""
-    outcome = rescore(resolve_run(run_ref, output_dir), output_dir)
+    outcome = rescore(
+        resolve_run(run_ref, output_dir),
+        output_dir,
+        data_dir=data_dir,
+        task_options=task_options(workers=workers, unsandboxed=unsandboxed, test_timeout=test_timeout),
+        progress=RichProgress(),
+    )
+    print_grading(outcome.result)
     console.print(summary_table(outcome))
 
 
 @app.command("import")
 def import_outputs(
-    task: Annotated[str, typer.Argument(help="Task the outputs answer, e.g. mmlu_pro.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            help="Task the outputs answer (e.g. mmlu_pro, livecodebench), or a source of reported results "
+            "(livecodebench_leaderboard: one run per model)."
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="Published outputs: a file or a folder of files.")],
-    entry: Annotated[str, typer.Option("--entry", help="Name of the external entry the outputs belong to.")],
+    entry: Annotated[
+        str | None,
+        typer.Option(
+            "--entry",
+            help="Name of the external entry the outputs belong to (for reported results: import only "
+            "this model).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     output_dir: OutputDir = DEFAULT_OUTPUT,
+    release: Release = None,
+    workers: Workers = None,
+    unsandboxed: Unsandboxed = False,
+    test_timeout: TestTimeout = None,
 ) -> None:
     """Score outputs generated elsewhere with our scorer, as an ordinary run marked as imported."""
     from harness.importer import import_run
+    from tasks import REPORTED_IMPORTERS
 
-    outcome = import_run(get_task(task), file, entry, data_dir=data_dir, output_dir=output_dir)
+    if task in REPORTED_IMPORTERS:
+        outcomes = REPORTED_IMPORTERS[task](file, output_dir=output_dir, entry=entry)
+        table = Table(title=f"{task}: {len(outcomes)} run(s) of reported results", title_justify="left")
+        for column in ("entry", "model", "problems", "pass@1 (%) [95% CI]", "run"):
+            table.add_column(column)
+        for outcome in outcomes:
+            result = outcome.result
+            table.add_row(
+                result.spec.entry,
+                str(result.backend_info.get("display_name", result.spec.model)),
+                str(result.counts.planned),
+                format_metric(result.metrics.get(result.headline)),
+                str(outcome.run_dir.path),
+            )
+        console.print(table)
+        return
+    if entry is None:
+        raise HarnessError("--entry NAME is required: it names the external entry the outputs belong to.")
+    given = task_options(release=release, workers=workers, unsandboxed=unsandboxed, test_timeout=test_timeout)
+    outcome = import_run(
+        get_task(task, given), file, entry, data_dir=data_dir, output_dir=output_dir, progress=RichProgress()
+    )
     for note in outcome.result.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    print_grading(outcome.result)
     console.print(summary_table(outcome))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 from harness.config import ENTRY_ID_PATTERN
 from harness.errors import ConfigError
@@ -12,14 +13,15 @@ from harness.runner import (
     DEFAULT_MAX_ERROR_RATE,
     Plan,
     PlannedItem,
+    ProgressReporter,
     RunOutcome,
     Session,
     build_result,
-    score_record,
+    score_all,
 )
 from harness.store import RunDir
 from harness.task import Task, fingerprint
-from harness.types import RunSpec, SampleRecord
+from harness.types import Prompt, RunSpec, SampleRecord
 
 
 def file_sha256(path: Path) -> str:
@@ -35,7 +37,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_run(task: Task, path: Path, entry: str, *, data_dir: Path | None, output_dir: Path) -> RunOutcome:
+def import_run(
+    task: Task,
+    path: Path,
+    entry: str,
+    *,
+    data_dir: Path | None,
+    output_dir: Path,
+    progress: ProgressReporter | None = None,
+) -> RunOutcome:
     if not ENTRY_ID_PATTERN.match(entry):
         raise ConfigError(
             f"--entry {entry!r}: use lower-case letters, digits, '.', '_' or '-' (it names a directory)."
@@ -47,8 +57,16 @@ def import_run(task: Task, path: Path, entry: str, *, data_dir: Path | None, out
     by_id = {sample.id: sample for sample in loaded.samples}
     imported = task.import_completions(path, by_id)
     imported.info.source_sha256 = file_sha256(path)
-    samples = [sample for sample in loaded.samples if sample.id in imported.completions]
-    items = [PlannedItem(sample, 0, task.build_prompt(sample, 0, 0)) for sample in samples]
+    by_epoch = imported.by_epoch()
+    samples = [sample for sample in loaded.samples if sample.id in by_epoch]
+    items = [
+        PlannedItem(
+            sample, epoch, _with_metadata(task.build_prompt(sample, epoch, 0), imported.prompt_metadata)
+        )
+        for sample in samples
+        for epoch in range(len(by_epoch[sample.id]))
+    ]
+    epochs = max((len(by_epoch[sample.id]) for sample in samples), default=1)
     all_prefixes = task.prompt_prefixes()
     prefixes = {
         k: all_prefixes[k] for k in sorted({i.prompt.prefix_key for i in items if i.prompt.prefix_key})
@@ -60,6 +78,7 @@ def import_run(task: Task, path: Path, entry: str, *, data_dir: Path | None, out
         model=imported.model,
         backend="import",
         generation=None,
+        epochs=epochs,
         task_params=task.params(),
         data=loaded.ref.model_copy(update={"fingerprint": fingerprint(samples, prefixes)}),
         imported_from_sha256=imported.info.source_sha256,
@@ -71,23 +90,36 @@ def import_run(task: Task, path: Path, entry: str, *, data_dir: Path | None, out
     run_dir = RunDir.for_spec(output_dir, task.name, entry, spec_hash)
     session = Session(started=time.perf_counter(), plan_s=plan.plan_s)
     scoring_started = time.perf_counter()
-    records = {
-        item.key: score_record(
-            task,
-            SampleRecord(
-                sample_id=item.sample.id,
-                category=item.sample.category,
-                prompt=item.prompt,
-                completion=imported.completions[item.sample.id],
-            ),
+    unscored = [
+        SampleRecord(
+            sample_id=item.sample.id,
+            epoch=item.epoch,
+            category=item.sample.category,
+            prompt=item.prompt,
+            completion=by_epoch[item.sample.id][item.epoch],
         )
         for item in items
-    }
-    session.scoring_s = time.perf_counter() - scoring_started
+    ]
     with run_dir.lock():
+        scored, grading = score_all(task, unscored, progress)
+        session.scoring_s = time.perf_counter() - scoring_started
+        records = {record.key: record for record in scored}
         run_dir.rewrite_records(records.values())
         result = build_result(
-            plan, spec_hash, records, None, session, {"backend": "import"}, DEFAULT_MAX_ERROR_RATE
+            plan,
+            spec_hash,
+            records,
+            None,
+            session,
+            {"backend": "import"},
+            DEFAULT_MAX_ERROR_RATE,
+            grading=grading,
         ).model_copy(update={"imported": imported.info})
         run_dir.write_result(result)
     return RunOutcome(run_dir=run_dir, result=result, generated=0, reused=0)
+
+
+def _with_metadata(prompt: Prompt, metadata: dict[str, Any]) -> Prompt:
+    if not metadata:
+        return prompt
+    return prompt.model_copy(update={"metadata": {**prompt.metadata, **metadata}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +16,10 @@ from harness.cache import RequestCache, default_cache_path, request_key
 from harness.config import ModelEntry
 from harness.cost import Budget, SpendGuard, completion_cost
 from harness.errors import ConfigError
+from harness.grading import Grader, RecordKey
 from harness.reasoning import split_reasoning
 from harness.store import RecordAppender, RunDir, latest_records
-from harness.task import Task, derive_seed, fingerprint, select_subset
+from harness.task import Task, derive_seed, fingerprint, identity_options, select_subset
 from harness.types import (
     Completion,
     Counts,
@@ -31,6 +32,7 @@ from harness.types import (
     RunStatus,
     Sample,
     SampleRecord,
+    Score,
     Timings,
     Usage,
 )
@@ -171,7 +173,8 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
     generation = entry.generation.apply(task.generation_defaults()).merged(options.generation)
     seed = options.seed if options.seed is not None else (generation.seed or 0)
     generation = generation.merged({"seed": seed}) if generation.seed is not None else generation
-    selected = select_subset(loaded.samples, options.limit, seed)
+    samples, entry_params = task.samples_for_entry(loaded.samples, entry)
+    selected = select_subset(samples, options.limit, seed)
     epochs = options.epochs or task.default_epochs
     items = [
         PlannedItem(sample, epoch, task.build_prompt(sample, epoch, seed))
@@ -191,7 +194,7 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
         epochs=epochs,
         seed=seed,
         limit=options.limit,
-        task_params=task.params(),
+        task_params={**task.params(), **entry_params},
         data=loaded.ref.model_copy(update={"fingerprint": fingerprint(selected, prefixes)}),
     )
     notes = [
@@ -234,7 +237,12 @@ def execute(
     progress: ProgressReporter | None = None,
     client_factory: Callable[[ModelEntry], ModelClient] = make_client,
 ) -> RunOutcome:
-    """Generate and score whatever the run still lacks; safe to interrupt and to call again."""
+    """Generate and score whatever the run still lacks; safe to interrupt and to call again.
+
+    With a task that grades concurrently (`Task.grader()`), each completion is saved unscored first
+    and its scored record appended when the grade returns; completions saved but not yet graded by an
+    earlier invocation are graded, never generated again.
+    """
     progress = progress or SilentProgress()
     spec_hash = plan.spec.spec_hash()
     run_dir = RunDir.for_spec(options.output_dir, plan.spec.task, plan.spec.entry, spec_hash)
@@ -252,12 +260,19 @@ def execute(
         superseded = len(lines) - len(records)
         done = {key for key, record in records.items() if record.completion.error is None}
         pending = [item for item in plan.items if item.key not in done]
+        ungraded = [item.key for item in plan.items if item.key in done and records[item.key].score is None]
         # Few-shot prompts of one category share a prefix; keeping them together lets local backends
         # reuse their KV cache.
         pending.sort(key=lambda item: item.prompt.prefix_key or "")
         reused = len(plan.items) - len(pending)
         session = Session(started=time.perf_counter(), plan_s=plan.plan_s)
         backend_info = previous.backend_info if previous else {}
+        grading_info = previous.grading if previous else {}
+        # Created before anything is written or the model is loaded, so a missing sandbox stops the
+        # run at once.
+        grader = plan.task.grader() if pending or ungraded else None
+        if grader is not None:
+            grading_info = grader.info()
         if pending:
             run_dir.write_result(
                 build_result(
@@ -269,14 +284,31 @@ def execute(
                     backend_info,
                     options.max_error_rate,
                     "partial",
+                    grading=grading_info,
                 )
             )
         try:
-            if pending:
+            if pending or ungraded:
                 _fill(
-                    plan, entry, pending, run_dir, records, done, session, progress, options, client_factory
+                    plan,
+                    entry,
+                    pending,
+                    ungraded,
+                    run_dir,
+                    records,
+                    done,
+                    session,
+                    progress,
+                    options,
+                    client_factory,
+                    grader,
                 )
         finally:
+            if grader is not None:
+                failures = list(grader.failures)
+                grader.close()
+                if failures:
+                    grading_info = {**grading_info, "failures": failures[:20], "failed": len(failures)}
             if session.replaced or superseded:
                 planned = {item.key for item in plan.items}
                 run_dir.rewrite_records(r for k, r in records.items() if k in planned)
@@ -288,6 +320,7 @@ def execute(
                 session,
                 session.backend_info or backend_info,
                 options.max_error_rate,
+                grading=grading_info,
             )
             if previous is None or _differs(previous, result):
                 run_dir.write_result(result)
@@ -321,6 +354,7 @@ def _fill(
     plan: Plan,
     entry: ModelEntry,
     pending: Sequence[PlannedItem],
+    ungraded: Sequence[RecordKey],
     run_dir: RunDir,
     records: dict[tuple[str, int], SampleRecord],
     done: set[tuple[str, int]],
@@ -328,44 +362,65 @@ def _fill(
     progress: ProgressReporter,
     options: RunOptions,
     client_factory: Callable[[ModelEntry], ModelClient],
+    grader: Grader | None,
 ) -> None:
-    """Answer `pending` from the request cache where it can, and from the model otherwise (the model
-    is not even loaded when the cache answers everything)."""
-    progress.start(f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), len(plan.items) - len(pending))
+    """Grade what an earlier invocation left ungraded, then answer `pending` from the request cache
+    where it can and from the model otherwise (the model is not even loaded when the cache answers
+    everything), then wait for the grades still outstanding."""
+    with run_dir.appender() as appender:
+        recorder = Recorder(plan, appender, records, session, progress, done, grader)
+        recorder.regrade(ungraded)
+        if pending:
+            _answer(plan, entry, pending, recorder, options, client_factory)
+        if grader is not None:
+            _finish_grading(plan, recorder, grader, progress)
+
+
+def _answer(
+    plan: Plan,
+    entry: ModelEntry,
+    pending: Sequence[PlannedItem],
+    recorder: Recorder,
+    options: RunOptions,
+    client_factory: Callable[[ModelEntry], ModelClient],
+) -> None:
+    session = recorder.session
+    recorder.progress.start(
+        f"{plan.spec.task} · {plan.spec.entry}", len(plan.items), len(plan.items) - len(pending)
+    )
     cache = options.open_cache()
     try:
-        with run_dir.appender() as appender:
-            recorder = Recorder(plan, appender, records, session, progress, done)
-            requests = [request_for(item, plan) for item in pending]
-            keys = [request_key(entry, r, item.epoch) for r, item in zip(requests, pending, strict=True)]
-            misses = _answer_from_cache(cache, keys, pending, recorder)
-            if not misses:
-                return
-            load_started = time.perf_counter()
-            client = client_factory(entry)
-            session.model_load_s = time.perf_counter() - load_started
-            session.backend_info = client.info()
-            try:
-                _generate(
-                    entry,
-                    [pending[i] for i in misses],
-                    [requests[i] for i in misses],
-                    [keys[i] for i in misses],
-                    client,
-                    recorder,
-                    cache,
-                    options.budget,
-                )
-            finally:
-                client.close()
+        requests = [request_for(item, plan) for item in pending]
+        keys = [request_key(entry, r, item.epoch) for r, item in zip(requests, pending, strict=True)]
+        misses = _answer_from_cache(cache, keys, pending, recorder)
+        if not misses:
+            return
+        load_started = time.perf_counter()
+        client = client_factory(entry)
+        session.model_load_s = time.perf_counter() - load_started
+        session.backend_info = client.info()
+        try:
+            _generate(
+                entry,
+                [pending[i] for i in misses],
+                [requests[i] for i in misses],
+                [keys[i] for i in misses],
+                client,
+                recorder,
+                cache,
+                options.budget,
+            )
+        finally:
+            client.close()
     finally:
-        progress.finish()
+        recorder.progress.finish()
         if cache is not None:
             cache.close()
 
 
 class Recorder:
-    """Scores each completion as it arrives and appends its record at once (a kill loses nothing)."""
+    """Appends each record at once (a kill loses nothing): scored inline, or saved unscored and
+    submitted to the task's grader, whose grades are appended as they return."""
 
     def __init__(
         self,
@@ -375,6 +430,7 @@ class Recorder:
         session: Session,
         progress: ProgressReporter,
         done: set[tuple[str, int]],
+        grader: Grader | None,
     ) -> None:
         self.plan = plan
         self.appender = appender
@@ -382,28 +438,50 @@ class Recorder:
         self.session = session
         self.progress = progress
         self.done = done
+        self.grader = grader
+
+    def store(self, record: SampleRecord) -> None:
+        self.appender.append(record)
+        if record.key in self.records:
+            self.session.replaced += 1
+        self.records[record.key] = record
 
     def add(self, item: PlannedItem, completion: Completion) -> SampleRecord:
         scoring_started = time.perf_counter()
-        record = score_record(
-            self.plan.task,
-            SampleRecord(
-                sample_id=item.sample.id,
-                epoch=item.epoch,
-                category=item.sample.category,
-                prompt=item.prompt,
-                completion=completion,
-            ),
+        record = SampleRecord(
+            sample_id=item.sample.id,
+            epoch=item.epoch,
+            category=item.sample.category,
+            prompt=item.prompt,
+            completion=completion,
         )
+        if self.grader is None:
+            record = score_record(self.plan.task, record)
+        self.store(record)
+        if self.grader is not None and record.completion.error is None:
+            self.grader.submit(item.key, record.prompt, record.completion)
+            self.store_grades(self.grader.ready())
         self.session.scoring_s += time.perf_counter() - scoring_started
-        self.appender.append(record)
-        if item.key in self.records:
-            self.session.replaced += 1
-        self.records[item.key] = record
         if record.completion.error is None:
             self.done.add(item.key)
         self.progress.advance(record)
         return record
+
+    def regrade(self, keys: Sequence[RecordKey]) -> None:
+        """Grade completions saved by an earlier invocation that stopped before their grades came."""
+        for key in keys:
+            if self.grader is not None:
+                self.grader.submit(key, self.records[key].prompt, self.records[key].completion)
+            else:
+                self.store(score_record(self.plan.task, self.records[key]))
+
+    def store_grades(self, grades: Iterable[tuple[RecordKey, Score]]) -> list[SampleRecord]:
+        stored = []
+        for key, score in grades:
+            record = self.records[key].model_copy(update={"score": score})
+            self.store(record)
+            stored.append(record)
+        return stored
 
 
 def _answer_from_cache(
@@ -446,16 +524,61 @@ def _generate(
         waiting_since = time.perf_counter()
 
 
+def _finish_grading(plan: Plan, recorder: Recorder, grader: Grader, progress: ProgressReporter) -> None:
+    """Wait for the grades still outstanding after generation, storing each as it arrives."""
+    started = time.perf_counter()
+    recorder.store_grades(grader.ready())
+    if grader.outstanding:
+        progress.start(f"grading {plan.spec.task} · {plan.spec.entry}", grader.outstanding, 0)
+        try:
+            for grade in grader.wait():
+                for record in recorder.store_grades([grade]):
+                    progress.advance(record)
+        finally:
+            progress.finish()
+    recorder.session.scoring_s += time.perf_counter() - started
+
+
+def score_all(
+    task: Task, records: Sequence[SampleRecord], progress: ProgressReporter | None = None
+) -> tuple[list[SampleRecord], dict[str, Any]]:
+    """Score every record (errored completions get no score), through the task's grader if it has
+    one; returns the records in the same order and the grading info."""
+    grader = task.grader()
+    if grader is None:
+        return [score_record(task, record) for record in records], {}
+    progress = progress or SilentProgress()
+    by_key = {record.key: record.model_copy(update={"score": None}) for record in records}
+    try:
+        for record in by_key.values():
+            if record.completion.error is None:
+                grader.submit(record.key, record.prompt, record.completion)
+        progress.start(f"grading {task.name}", grader.outstanding, 0)
+        try:
+            for key, score in grader.wait():
+                by_key[key] = by_key[key].model_copy(update={"score": score})
+                progress.advance(by_key[key])
+        finally:
+            progress.finish()
+        info = grader.info()
+        if grader.failures:
+            info = {**info, "failures": grader.failures[:20], "failed": len(grader.failures)}
+    finally:
+        grader.close()
+    return [by_key[record.key] for record in records], info
+
+
 def assess(
     task: Task, planned: Sequence[SampleRecord], total: int, max_error_rate: float
 ) -> tuple[dict[str, Metric], dict[str, dict[str, Metric]], RunStatus]:
     """Metrics over the records of a run's planned samples, and the status they amount to."""
     errors = sum(1 for r in planned if r.completion.error is not None)
+    ungraded = sum(1 for r in planned if r.completion.error is None and r.score is None)
     metrics, categories = task.aggregate(planned)
     if total:
         metrics["error_rate"] = Metric(value=errors / total, n=total)
     status: RunStatus
-    if len(planned) < total:
+    if len(planned) < total or ungraded:
         status = "partial"
     elif total and errors / total > max_error_rate:
         status = "failed"
@@ -473,6 +596,8 @@ def build_result(
     backend_info: dict[str, Any],
     max_error_rate: float,
     status: RunStatus | None = None,
+    *,
+    grading: dict[str, Any] | None = None,
 ) -> RunResult:
     planned = [records[item.key] for item in plan.items if item.key in records]
     metrics, categories, assessed = assess(plan.task, planned, len(plan.items), max_error_rate)
@@ -495,6 +620,7 @@ def build_result(
         timings=_timings(previous.timings if previous else None, session),
         prompt_prefixes=plan.prefixes,
         backend_info=backend_info,
+        grading=grading or {},
         notes=[*plan.notes, *usage_notes(planned)],
         harness_version=__version__,
     )
@@ -542,17 +668,35 @@ def _differs(previous: RunResult, result: RunResult) -> bool:
     return previous.model_dump() != result.model_dump()
 
 
-def rescore(run_dir: RunDir, output_dir: Path, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> RunOutcome:
+def rescore(
+    run_dir: RunDir,
+    output_dir: Path,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    *,
+    data_dir: Path | None = None,
+    task_options: dict[str, Any] | None = None,
+    progress: ProgressReporter | None = None,
+) -> RunOutcome:
     """Score stored completions again with the current scorer; the model is never called.
 
     With an unchanged task version the run is updated in place. A new task version is a different run:
     the completions are scored into a new run directory and the old one is left as it was.
+    `task_options` may change how grading is done (workers, time limits), not what the run measured.
     """
     from harness.task import get_task
 
     with run_dir.lock():
         previous = run_dir.read_result()
-        task = get_task(previous.spec.task)
+        if previous.spec.backend == "external":
+            raise ConfigError(
+                f"{run_dir.path} holds results reported by others (no completions to grade); "
+                "import the source file again instead."
+            )
+        stored = identity_options(get_task(previous.spec.task), previous.spec.task_params)
+        task = get_task(previous.spec.task, {**stored, **(task_options or {})})
+        if task.scoring_needs_data:
+            # The test cases are not in the records; they come from the data the run was made with.
+            task.load(data_dir)
         records = latest_records(run_dir.read_records(repair=True))
         spec = previous.spec
         target = run_dir
@@ -560,7 +704,7 @@ def rescore(run_dir: RunDir, output_dir: Path, max_error_rate: float = DEFAULT_M
             spec = spec.model_copy(update={"task_version": task.version})
             target = RunDir.for_spec(output_dir, spec.task, spec.entry, spec.spec_hash())
         started = time.perf_counter()
-        rescored = [score_record(task, record) for record in records.values()]
+        rescored, grading = score_all(task, list(records.values()), progress)
         scoring_s = time.perf_counter() - started
         metrics, categories, status = assess(task, rescored, previous.counts.planned, max_error_rate)
         result = previous.model_copy(
@@ -574,6 +718,7 @@ def rescore(run_dir: RunDir, output_dir: Path, max_error_rate: float = DEFAULT_M
                     update={"scored": sum(r.score is not None for r in rescored)}
                 ),
                 "timings": previous.timings.model_copy(update={"scoring_s": scoring_s}),
+                "grading": grading or previous.grading,
                 "notes": [*previous.notes, f"rescored at {now_iso()} with task version {task.version}"],
                 "harness_version": __version__,
             }

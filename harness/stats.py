@@ -64,3 +64,20 @@ def proportion(flags: Sequence[bool]) -> Metric:
     if not flags:
         raise ValueError("a rate over no samples is undefined")
     return Metric(value=sum(flags) / len(flags), n=len(flags))
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased estimator of pass@k from `n` samples with `c` correct (Chen et al. 2021,
+    "Evaluating Large Language Models Trained on Code"): 1 - C(n-c, k) / C(n, k), as a stable product."""
+    if not 0 <= c <= n or k < 1 or k > n:
+        raise ValueError(f"pass@{k} needs 1 <= k <= n and 0 <= c <= n (n={n}, c={c})")
+    if n - c < k:
+        return 1.0
+    return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def pass_at_k_metric(counts: Sequence[tuple[int, int]], k: int, *, seed: int = 0) -> Metric:
+    """Mean pass@k over problems given `(samples, correct)` per problem; the CI resamples problems."""
+    if not counts:
+        raise ValueError("pass@k over no problems is undefined")
+    return bootstrap_mean([pass_at_k(n, c, k) for n, c in counts], seed=seed)

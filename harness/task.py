@@ -6,13 +6,16 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from harness.config import suggest
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.config import ModelEntry, suggest
 from harness.errors import ConfigError
+from harness.grading import Grader
 from harness.stats import bootstrap_mean, proportion
 from harness.types import (
     Completion,
@@ -80,12 +83,35 @@ class LoadedData:
 
 @dataclass
 class ImportedCompletions:
-    """Completions produced elsewhere, keyed by sample id, ready to be scored as an ordinary run."""
+    """Completions produced elsewhere, keyed by sample id, ready to be scored as an ordinary run.
+
+    `epochs`, when given, holds several completions per sample id (epoch = position in the list) and
+    takes the place of `completions`; `prompt_metadata` is merged into every prompt's metadata (e.g. to
+    tell the scorer that the completions are already extracted answers).
+    """
 
     completions: dict[str, Completion]
     info: ImportInfo
     model: str
     notes: list[str] = field(default_factory=list)
+    epochs: dict[str, list[Completion]] = field(default_factory=dict)
+    prompt_metadata: dict[str, Any] = field(default_factory=dict)
+
+    def by_epoch(self) -> dict[str, list[Completion]]:
+        return self.epochs or {sample_id: [c] for sample_id, c in self.completions.items()}
+
+
+class TaskOptions(BaseModel):
+    """Base of a task's options (set on the command line). Fields in `runtime_fields` change how a run
+    is carried out, not what it measures, and stay out of the run's identity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    runtime_fields: ClassVar[frozenset[str]] = frozenset()
+
+
+def option_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 class Task(ABC):
@@ -103,12 +129,31 @@ class Task(ABC):
     # questions never appear online in plain text).
     publish_samples: bool = True
 
+    options_model: ClassVar[type[TaskOptions] | None] = None
+    # Whether scoring needs the task's data loaded (test cases that are not stored in the records).
+    scoring_needs_data: ClassVar[bool] = False
+
+    def apply_options(self, options: TaskOptions) -> None:
+        """Take the validated options (only called for tasks with an `options_model`)."""
+        raise NotImplementedError(f"task {self.name!r} declares options but does not apply them")
+
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig()
 
     def params(self) -> dict[str, Any]:
         """Task settings that change what is evaluated; they are part of the run's identity."""
         return {}
+
+    def samples_for_entry(
+        self, samples: Sequence[Sample], entry: ModelEntry | None
+    ) -> tuple[list[Sample], dict[str, Any]]:
+        """The samples an entry is evaluated on, and the run-identity parameters that choice adds
+        (e.g. a knowledge cutoff). Default: all samples."""
+        return list(samples), {}
+
+    def grader(self) -> Grader | None:
+        """A concurrent grader for slow scorers (sandboxed execution); None scores inline by `score`."""
+        return None
 
     @abstractmethod
     def load(self, data_dir: Path | None) -> LoadedData:
@@ -158,10 +203,46 @@ def task_names() -> list[str]:
     return sorted(TASKS)
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, options: Mapping[str, Any] | None = None) -> Task:
+    """The task `name`, configured with `options` (validated by the task's options model; an option
+    the task does not take is an error)."""
     from tasks import TASKS
 
     factory = TASKS.get(name)
     if factory is None:
         raise ConfigError(f"unknown task {name!r}.{suggest(name, list(TASKS))}")
-    return factory()
+    task = factory()
+    given = {key: value for key, value in (options or {}).items() if value is not None}
+    if not given:
+        if task.options_model is not None:
+            task.apply_options(task.options_model())
+        return task
+    model = task.options_model
+    flags = ", ".join(option_flag(key) for key in sorted(given))
+    if model is None:
+        raise ConfigError(f"{flags} does not apply to task {name!r} (it takes no options).")
+    unknown = sorted(set(given) - set(model.model_fields))
+    if unknown:
+        accepted = ", ".join(option_flag(key) for key in sorted(model.model_fields))
+        raise ConfigError(
+            f"{', '.join(option_flag(k) for k in unknown)} does not apply to task {name!r} "
+            f"(it takes {accepted})."
+        )
+    try:
+        validated = model.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{option_flag(str(error['loc'][0])) if error['loc'] else 'options'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"task {name!r}: invalid option ({problems}).") from exc
+    task.apply_options(validated)
+    return task
+
+
+def identity_options(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The options stored in a run's `task_params` that configure `task` (for re-scoring a run)."""
+    model = task.options_model
+    if model is None:
+        return {}
+    return {key: value for key, value in params.items() if key in model.model_fields}

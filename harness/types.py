@@ -225,6 +225,8 @@ class RunResult(_Strict):
     timings: Timings = Field(default_factory=Timings)
     prompt_prefixes: dict[str, str] = Field(default_factory=dict)
     backend_info: dict[str, Any] = Field(default_factory=dict)
+    # How answers were graded when grading executes them (isolation level, workers, limits).
+    grading: dict[str, Any] = Field(default_factory=dict)
     imported: ImportInfo | None = None
     notes: list[str] = Field(default_factory=list)
     harness_version: str = ""

@@ -1,0 +1,223 @@
+"""The official LiveCodeBench leaderboard's per-problem results, as runs of external entries.
+
+Source: the site's data file (LiveCodeBench/livecodebench.github.io `src/mocks/performances_generation.json`):
+`performances` holds one row per (model, problem) with the problem's date (ms since the epoch, UTC),
+difficulty, platform and the model's `pass@1` in percent; `models` holds each model's name, display
+name (`model_repr`), style, release date and link. The site averages `pass@1` over the problems whose
+date lies in the slider's window (both ends included) and rounds to one decimal.
+
+Each model becomes one run of task `livecodebench` with backend `external`: one record per problem whose
+score is the reported pass@1 as a fraction, with no completion text and `details.reported = true`, and
+the problem's date, difficulty and platform in the prompt metadata, so `window_pass_at_1` gives the
+site's average for any window. These runs cannot be re-graded (there is nothing to execute).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.config import ENTRY_ID_PATTERN
+from harness.errors import ConfigError, DataError
+from harness.importer import file_sha256
+from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOutcome, assess, now_iso
+from harness.store import RunDir
+from harness.task import fingerprint
+from harness.types import (
+    Completion,
+    Counts,
+    DataRef,
+    ImportInfo,
+    Prompt,
+    RunResult,
+    RunSpec,
+    Sample,
+    SampleRecord,
+    Score,
+    Timings,
+)
+from tasks.livecodebench import LiveCodeBench
+
+SOURCE = "LiveCodeBench/livecodebench.github.io performances_generation.json"
+REQUIRED = ("question_id", "model", "date", "difficulty", "pass@1", "platform")
+NOTE = (
+    "per-problem pass@1 as reported on the official LiveCodeBench leaderboard (livecodebench.github.io); "
+    "not graded here, and the records carry no completions"
+)
+
+
+def entry_id(model_repr: str) -> str:
+    """A filesystem-safe entry id from a display name.
+
+    'O1-2024-12-17 (N=1) (Low)' -> 'o1-2024-12-17-n-1-low'."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", model_repr.lower()).strip("-._")
+    return slug or "model"
+
+
+def _utc(ms: Any) -> datetime:
+    return datetime.fromtimestamp(float(ms) / 1000, tz=UTC).replace(tzinfo=None)
+
+
+def read_leaderboard(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The performance rows and the model metadata by display name, validated."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}).") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("performances"), list):
+        raise DataError(f"{path}: expected the leaderboard's object with a 'performances' list and 'models'.")
+    rows = []
+    for number, row in enumerate(data["performances"]):
+        missing = [key for key in REQUIRED if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise DataError(f"{path}: performances[{number}] lacks {', '.join(missing)}.")
+        rows.append(row)
+    models = {
+        str(model["model_repr"]): model
+        for model in data.get("models", [])
+        if isinstance(model, dict) and "model_repr" in model
+    }
+    return rows, models
+
+
+def import_leaderboard(path: Path, *, output_dir: Path, entry: str | None = None) -> list[RunOutcome]:
+    """One run per model in the file (or only the model whose entry id or display name is `entry`)."""
+    rows, models = read_leaderboard(path)
+    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_model[str(row["model"])].append(row)
+    names = sorted(by_model)
+    if entry is not None:
+        names = [name for name in names if entry in (name, entry_id(name))]
+        if not names:
+            known = ", ".join(sorted(entry_id(n) for n in by_model))
+            raise ConfigError(f"--entry {entry!r}: no such model in {path} (it has {known}).")
+    sha = file_sha256(path)
+    task = LiveCodeBench()
+    taken: set[str] = set()
+    outcomes = []
+    for name in names:
+        identifier = entry_id(name)
+        while identifier in taken:
+            identifier += "-1"
+        taken.add(identifier)
+        if not ENTRY_ID_PATTERN.match(identifier):
+            raise ConfigError(f"model {name!r} gives no usable entry id ({identifier!r}).")
+        outcomes.append(
+            _import_model(task, output_dir, path, sha, name, identifier, by_model[name], models.get(name, {}))
+        )
+    return outcomes
+
+
+def _import_model(
+    task: LiveCodeBench,
+    output_dir: Path,
+    path: Path,
+    sha: str,
+    name: str,
+    identifier: str,
+    rows: list[dict[str, Any]],
+    model: dict[str, Any],
+) -> RunOutcome:
+    records: dict[tuple[str, int], SampleRecord] = {}
+    samples = []
+    duplicates = 0
+    for row in sorted(rows, key=lambda r: (r["date"], str(r["question_id"]))):
+        question_id = str(row["question_id"])
+        if (question_id, 0) in records:
+            duplicates += 1
+            continue
+        when = _utc(row["date"])
+        pass_at_1 = float(row["pass@1"]) / 100.0
+        if not 0.0 <= pass_at_1 <= 1.0:
+            raise DataError(f"{path}: {name} on {question_id}: pass@1 {row['pass@1']} is not a percentage.")
+        metadata = {
+            "question_id": question_id,
+            "contest_date": when.isoformat(),
+            "date_ms": int(row["date"]),
+            "difficulty": str(row["difficulty"]),
+            "platform": str(row["platform"]),
+            "reported": True,
+        }
+        samples.append(Sample(id=question_id, category=str(row["difficulty"]), data=metadata))
+        records[(question_id, 0)] = SampleRecord(
+            sample_id=question_id,
+            category=str(row["difficulty"]),
+            prompt=Prompt(messages=[], target="", metadata=metadata),
+            completion=Completion(text="", model=str(model.get("model_name") or name)),
+            score=Score(
+                value=pass_at_1, details={"reported": True, "pass_at_1": pass_at_1, "source": SOURCE}
+            ),
+        )
+    dates = sorted(r.prompt.metadata["contest_date"] for r in records.values())
+    spec = RunSpec(
+        task=task.name,
+        task_version=task.version,
+        entry=identifier,
+        model=str(model.get("model_name") or name),
+        backend="external",
+        generation=None,
+        task_params={"source": "leaderboard", "problems": len(records), "first": dates[0], "last": dates[-1]},
+        data=DataRef(dataset=SOURCE, source="import", path=str(path), fingerprint=fingerprint(samples, {})),
+        imported_from_sha256=sha,
+    )
+    info = ImportInfo(
+        source_file=str(path),
+        source_sha256=sha,
+        records_read=len(rows),
+        records_imported=len(records),
+        skipped_duplicate=duplicates,
+    )
+    result = build_run(task, spec, records, name, model, info)
+    run_dir = RunDir.for_spec(output_dir, task.name, identifier, result.spec_hash)
+    with run_dir.lock():
+        run_dir.rewrite_records(records.values())
+        run_dir.write_result(result)
+    return RunOutcome(run_dir=run_dir, result=result, generated=0, reused=0)
+
+
+def _release(model: dict[str, Any]) -> str | None:
+    value = model.get("release_date")
+    return _utc(value).date().isoformat() if isinstance(value, (int, float)) else None
+
+
+def build_run(
+    task: LiveCodeBench,
+    spec: RunSpec,
+    records: dict[tuple[str, int], SampleRecord],
+    name: str,
+    model: dict[str, Any],
+    info: ImportInfo,
+) -> RunResult:
+    planned = list(records.values())
+    metrics, categories, status = assess(task, planned, len(planned), DEFAULT_MAX_ERROR_RATE)
+    stamp = now_iso()
+    return RunResult(
+        spec=spec,
+        spec_hash=spec.spec_hash(),
+        status=status,
+        headline=task.headline,
+        metrics=metrics,
+        categories=categories,
+        counts=Counts(planned=len(planned), scored=len(planned)),
+        timings=Timings(started_at=stamp, finished_at=stamp),
+        backend_info={
+            "backend": "external",
+            "source": SOURCE,
+            "display_name": name,
+            "model_name": model.get("model_name"),
+            "model_style": model.get("model_style"),
+            "release_date": _release(model),
+            "link": model.get("link"),
+        },
+        imported=info,
+        notes=[NOTE],
+        harness_version=__version__,
+    )

@@ -1,0 +1,476 @@
+"""LiveCodeBench: data decoding, the official prompt and extraction, grading against verdicts known in
+advance (our own problems and the real upstream row), imports, the leaderboard data, and the embedded
+model end to end."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import pickle
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from harness.backends import Admit, GenerationRequest, ModelClient
+from harness.config import ModelEntry
+from harness.errors import ConfigError, DataError
+from harness.runner import ProgressReporter, RunOptions, execute, plan_run
+from harness.stats import pass_at_k
+from harness.store import RunDir, latest_records
+from harness.task import get_task
+from harness.types import Completion, SampleRecord
+from tasks.livecodebench import (
+    FORMAT_WITHOUT_STARTER_CODE,
+    SYSTEM_MESSAGE,
+    LiveCodeBench,
+    release_files,
+    window_pass_at_1,
+)
+from tasks.livecodebench_grading import compare_stdout, decode_tests, extract_code
+from tasks.livecodebench_leaderboard import entry_id, import_leaderboard
+from tests.conftest import run_cli
+from tests.lcb_problems import DATA_FILE, PROBLEMS, jsonl_text, known_verdicts
+from tests.lcb_support import OWN_DATA, data_dir_with_fixture, require_sandbox
+
+LEADERBOARD = "livecodebench/leaderboard/performances_generation_83b6481.json"
+TIMEOUT = "2"
+# Reference solutions for the real upstream row 1873_A (Codeforces; its statement allows any letter
+# case, but upstream compares exactly, so lower-case answers fail).
+UPSTREAM_SOLUTIONS = {
+    "correct": (
+        "for _ in range(int(input())):\n    s = input().strip()\n"
+        "    print('YES' if sum(a != b for a, b in zip(s, 'abc')) != 3 else 'NO')\n",
+        "passed",
+    ),
+    "lower_case": (
+        "for _ in range(int(input())):\n    s = input().strip()\n"
+        "    print('yes' if sum(a != b for a, b in zip(s, 'abc')) != 3 else 'no')\n",
+        "wrong_answer",
+    ),
+    "always_yes": ("for _ in range(int(input())):\n    input()\n    print('YES')\n", "wrong_answer"),
+}
+
+
+def load(data_dir: Path = OWN_DATA, **options: Any) -> tuple[LiveCodeBench, list[Any]]:
+    task = get_task("livecodebench", options)
+    assert isinstance(task, LiveCodeBench)
+    return task, task.load(data_dir).samples
+
+
+def test_committed_problems_match_their_source() -> None:
+    assert DATA_FILE.read_text(encoding="utf-8") == jsonl_text()
+    assert len(PROBLEMS) >= 20
+    kinds = {(p.functional, p.difficulty) for p in PROBLEMS}
+    assert kinds == {(f, d) for f in (False, True) for d in ("easy", "medium", "hard")}
+    verdicts = {verdict for *_, verdict in known_verdicts()}
+    assert {"passed", "wrong_answer", "time_limit", "runtime_error", "compile_error"} <= verdicts
+
+
+def test_the_upstream_row_decodes_with_the_restricted_unpickler(shared_data: Path) -> None:
+    row = json.loads((shared_data / "livecodebench/fixtures/lcb_row_1873_A.jsonl").read_text())
+    private = decode_tests(row["private_test_cases"], where="1873_A")
+    assert len(private) == 4 and {t.testtype for t in private} == {"stdin"}
+    assert private[0].input == "1\nabc\n" and private[0].output == "YES\n"
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    encoded = base64.b64encode(zlib.compress(pickle.dumps(Payload()))).decode()
+    with pytest.raises(DataError, match=r"refusing to unpickle.*system.*only plain strings and containers"):
+        decode_tests(encoded, where="row 7")
+    assert not marker.exists()
+    row = json.loads(DATA_FILE.read_text().splitlines()[0]) | {"private_test_cases": encoded}
+    bad = tmp_path / "livecodebench"
+    bad.mkdir()
+    (bad / "bad.jsonl").write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"bad.jsonl:1 \(own001_A\) private_test_cases: refusing"):
+        load(tmp_path)
+    assert not marker.exists()
+
+
+def test_prompts_are_the_official_generic_template() -> None:
+    task, samples = load()
+    by_id = {s.id: s for s in samples}
+    stdin = task.build_prompt(by_id["own001_A"], 0, 0)
+    assert [m.role for m in stdin.messages] == ["system", "user"]
+    assert stdin.messages[0].content == SYSTEM_MESSAGE
+    assert stdin.messages[1].content == (
+        "### Question:\nRead two integers A and B and print A + B.\n\n"
+        f"### Format: {FORMAT_WITHOUT_STARTER_CODE}\n```python\n# YOUR CODE HERE\n```\n\n"
+        "### Answer: (use the provided format with backticks)\n\n"
+    )
+    functional = task.build_prompt(by_id["two-sum-own"], 0, 0).messages[1].content
+    assert functional.startswith("### Question:\nReturn the indices")
+    assert (
+        "### Format: You will use the following starter code to write the solution to the problem and "
+        "enclose your code within delimiters.\n```python\nclass Solution:\n    def twoSum(self, nums: "
+        "List[int], target: int) -> List[int]:\n        \n```\n\n### Answer: (use the provided format "
+        "with backticks)\n\n"
+    ) in functional
+    assert task.generation_defaults().temperature == 0.2 and task.default_epochs == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("```python\nprint(1)\n```", "print(1)"),
+        ("first\n```python\nprint(1)\n```\nthen\n```\nprint(2)\n```\n", "print(2)"),
+        ("no fences at all", ""),
+        ("```python\nunterminated", ""),
+        ("```python\nx = 1\n``` and ```\n", "x = 1"),
+    ],
+)
+def test_code_comes_from_the_last_fenced_block(text: str, code: str) -> None:
+    assert extract_code(text) == code
+
+
+@pytest.mark.parametrize(
+    ("got", "expected", "match"),
+    [
+        ("3\n", "3", True),
+        ("  1 2  \n\n", "1 2\n", True),
+        ("1  2\n", "1 2\n", True),
+        ("2.5\n", "2.500000\n", True),
+        ("1e2\n", "100\n", True),
+        ("2.5000001\n", "2.5\n", False),
+        ("YES\n", "yes\n", False),
+        ("1\n2\n", "1\n", False),
+        ("", "0\n", False),
+        ("sNaN\n", "1\n", False),
+    ],
+)
+def test_stdout_is_compared_like_upstream(got: str, expected: str, match: bool) -> None:
+    assert (compare_stdout(got, expected) is None) is match
+
+
+def test_pass_at_k_is_the_unbiased_estimator() -> None:
+    for n, c, k in [(10, 0, 1), (10, 3, 1), (10, 3, 5), (10, 9, 5), (5, 5, 5), (20, 7, 10)]:
+        assert pass_at_k(n, c, k) == pytest.approx(1 - math.comb(n - c, k) / math.comb(n, k))
+    with pytest.raises(ValueError):
+        pass_at_k(3, 1, 5)
+
+
+def test_release_window_platform_and_difficulty_filters() -> None:
+    assert release_files("release_v3") == ["test.jsonl", "test2.jsonl", "test3.jsonl"]
+    assert release_files("v4") == ["test4.jsonl"] and release_files("v2_v3") == ["test2.jsonl", "test3.jsonl"]
+    _, everything = load()
+    assert len(everything) == len(PROBLEMS)
+    task, window = load(start_date=date(2024, 1, 1), end_date=date(2024, 6, 1))
+    assert sorted(s.id for s in window) == sorted(
+        p.question_id for p in PROBLEMS if "2024-01-01" <= p.contest_date <= "2024-06-01"
+    )
+    # Both ends are midnight, as upstream: a problem later on the end day is outside.
+    with pytest.raises(DataError, match="no problems left after the filters"):
+        load(start_date=date(2023, 5, 14), end_date=date(2023, 5, 14))
+    _, edge = load(start_date=date(2023, 5, 14), end_date=date(2023, 5, 15))
+    assert [s.id for s in edge] == ["two-sum-own"]
+    _, chosen = load(platform=["leetcode"], difficulty=["hard", "easy"])
+    assert {(s.data["platform"], s.category) for s in chosen} == {("leetcode", "hard"), ("leetcode", "easy")}
+    assert task.params()["start_date"] == "2024-01-01" and "workers" not in task.params()
+
+
+def test_contamination_free_keeps_problems_after_the_entrys_cutoff(embedded_entry: ModelEntry) -> None:
+    task, samples = load(contamination_free=True)
+    entry = embedded_entry.model_copy(update={"knowledge_cutoff": date(2024, 6, 30)})
+    kept, params = task.samples_for_entry(samples, entry)
+    assert kept and all(s.data["contest_date"] > "2024-07" for s in kept)
+    assert len(kept) == sum(p.contest_date >= "2024-07" for p in PROBLEMS)
+    assert params == {"knowledge_cutoff": "2024-06-30"}
+    with pytest.raises(ConfigError, match="knowledge_cutoff"):
+        task.samples_for_entry(samples, embedded_entry.model_copy(update={"knowledge_cutoff": None}))
+
+
+def test_task_options_are_typed_and_checked() -> None:
+    with pytest.raises(ConfigError, match=r"--start-date does not apply to task 'mmlu_pro'"):
+        get_task("mmlu_pro", {"start_date": date(2024, 1, 1)})
+    with pytest.raises(ConfigError, match=r"--release"):
+        get_task("livecodebench", {"release": "v9"})
+    with pytest.raises(ConfigError, match=r"--difficulty"):
+        get_task("livecodebench", {"difficulty": ["trivial"]})
+    with pytest.raises(ConfigError, match="after --end-date"):
+        get_task("livecodebench", {"start_date": date(2025, 1, 1), "end_date": date(2024, 1, 1)})
+    result = run_cli("run", "--task", "mmlu_pro", "--platform", "leetcode", "--limit", "1")
+    assert result.returncode == 2 and "--platform does not apply to task 'mmlu_pro'" in result.stderr
+
+
+def custom_evaluator_file(tmp_path: Path) -> tuple[Path, dict[tuple[str, int], str]]:
+    """Every reference solution in upstream's custom-evaluator format, and the verdict each must get."""
+    entries: dict[str, list[str]] = {}
+    expected: dict[tuple[str, int], str] = {}
+    solutions = [(qid, code, verdict) for qid, _, code, verdict in known_verdicts()]
+    solutions += [("1873_A", code, verdict) for code, verdict in UPSTREAM_SOLUTIONS.values()]
+    for question_id, code, verdict in solutions:
+        expected[(question_id, len(entries.setdefault(question_id, [])))] = verdict
+        entries[question_id].append(code)
+    path = tmp_path / "custom_outputs.json"
+    path.write_text(json.dumps([{"question_id": q, "code_list": codes} for q, codes in entries.items()]))
+    return path, expected
+
+
+def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data: Path) -> None:
+    require_sandbox()
+    data_dir = data_dir_with_fixture(tmp_path, shared_data)
+    outputs, expected = custom_evaluator_file(tmp_path)
+    out = tmp_path / "results"
+    common = ("--data-dir", str(data_dir), "-o", str(out), "--test-timeout", TIMEOUT)
+    imported = run_cli("import", "livecodebench", str(outputs), "--entry", "reference-solutions", *common)
+    assert imported.returncode == 0, imported.stderr
+    (run_file,) = out.glob("livecodebench/reference-solutions/*/run.json")
+    run = RunDir(run_file.parent)
+    result = run.read_result()
+    records = latest_records(run.read_records())
+    verdicts = {key: r.score.details["verdict"] for key, r in records.items() if r.score is not None}
+    assert verdicts == expected
+    assert result.status == "complete" and result.imported is not None
+    assert result.grading["isolation"] == "bwrap" and result.grading["workers"] >= 1
+    # pass@1 is the mean over problems of each problem's fraction of passing programs.
+    per_problem: dict[str, list[bool]] = {}
+    for (question_id, _), verdict in expected.items():
+        per_problem.setdefault(question_id, []).append(verdict == "passed")
+    metric = result.metrics["pass_at_1"]
+    assert metric.value == pytest.approx(
+        sum(sum(v) / len(v) for v in per_problem.values()) / len(per_problem)
+    )
+    assert metric.ci_low is not None and metric.ci_high is not None
+    assert 0 <= metric.ci_low <= metric.value <= metric.ci_high <= 1 and metric.n == len(per_problem)
+    assert set(result.categories) == {"easy", "medium", "hard"}
+    failed = records[("own001_A", 1)].score
+    assert failed is not None and failed.details["tests"][0] == {
+        "verdict": "wrong_answer",
+        "expected": "3\n",
+        "got": "-1\n",
+        "message": "line 1: -1 != 3",
+        "time_s": failed.details["tests"][0]["time_s"],
+    }
+    assert [t["verdict"] for t in failed.details["tests"]] == ["wrong_answer", "not_run", "not_run"]
+    crash = records[("own001_A", 2)].score
+    assert crash is not None and "IndexError" in crash.details["message"]
+
+    # Re-grading the stored programs gives the same verdicts.
+    regraded = run_cli(
+        "score", str(run.path), "--data-dir", str(data_dir), "--test-timeout", TIMEOUT, "-o", str(out)
+    )
+    assert regraded.returncode == 0, regraded.stderr
+    again = latest_records(run.read_records())
+    assert {k: r.score.details["verdict"] for k, r in again.items() if r.score is not None} == expected
+    assert len(run.read_records()) == len(expected)
+
+
+def site_average(performances: pd.DataFrame, model: str, start_ms: int, end_ms: int) -> float:
+    """The site's get_pass_at_1: the mean of pass@1 over the model's problems with start <= date <= end."""
+    rows = performances[
+        (performances["model"] == model)
+        & (performances["date"] >= start_ms)
+        & (performances["date"] <= end_ms)
+    ]
+    return float(rows["pass@1"].mean())
+
+
+def test_leaderboard_import_gives_the_sites_averages(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / LEADERBOARD
+    raw = json.loads(source.read_text())
+    performances = pd.DataFrame(raw["performances"])
+    outcomes = import_leaderboard(source, output_dir=tmp_path)
+    assert len(outcomes) == performances["model"].nunique() == 16
+    marks: list[int] = raw["date_marks"]
+    windows = [(marks[4], marks[-1]), (marks[0], marks[-1]), (marks[10], marks[16]), (marks[18], marks[20])]
+    for outcome in outcomes:
+        run = outcome.run_dir
+        result = run.read_result()
+        assert result.spec.backend == "external" and result.notes and "reported" in result.notes[0]
+        records = list(latest_records(run.read_records()).values())
+        assert all(r.completion.text == "" and r.score and r.score.details["reported"] for r in records)
+        model = str(result.backend_info["display_name"])
+        assert result.spec.entry == entry_id(model)
+        for start_ms, end_ms in windows:
+            start = datetime.fromtimestamp(start_ms / 1000, tz=UTC).replace(tzinfo=None)
+            end = datetime.fromtimestamp(end_ms / 1000, tz=UTC).replace(tzinfo=None)
+            ours = window_pass_at_1(records, start, end)
+            expected = site_average(performances, model, start_ms, end_ms)
+            assert ours.value * 100 == pytest.approx(expected, abs=1e-9)
+            rows = performances[
+                (performances["model"] == model) & performances["date"].between(start_ms, end_ms)
+            ]
+            assert ours.n == len(rows)
+        for difficulty, metrics in result.categories.items():
+            rows = performances[(performances["model"] == model) & (performances["difficulty"] == difficulty)]
+            assert metrics["pass_at_1"].value * 100 == pytest.approx(rows["pass@1"].mean(), abs=1e-9)
+    # Reported results have nothing to grade again.
+    refused = run_cli("score", str(outcomes[0].run_dir.path), "-o", str(tmp_path))
+    assert refused.returncode == 2 and "reported by others" in refused.stderr
+
+
+def test_one_leaderboard_model_through_the_cli(tmp_path: Path, shared_data: Path) -> None:
+    result = run_cli(
+        "import",
+        "livecodebench_leaderboard",
+        str(shared_data / LEADERBOARD),
+        "--entry",
+        "deepseek-v3",
+        "-o",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deepseek-v3" in result.stdout and len(list(tmp_path.glob("livecodebench/*/*/run.json"))) == 1
+
+
+class CannedAnswers:
+    """Calls the real model, then answers with a known program instead (a fault injector for grading)."""
+
+    def __init__(self, inner: ModelClient, answers: dict[str, str]) -> None:
+        self.inner = inner
+        self.answers = answers
+        self.calls = 0
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], admit: Admit | None = None
+    ) -> Iterator[tuple[int, Completion]]:
+        for index, completion in self.inner.generate(requests, admit):
+            self.calls += 1
+            content = requests[index].messages[-1].content
+            question = next(q for q in self.answers if PROBLEM_TEXT[q] in content)
+            yield index, completion.model_copy(update={"text": f"```python\n{self.answers[question]}```"})
+
+    def info(self) -> dict[str, Any]:
+        return self.inner.info()
+
+    def close(self) -> None:
+        pass
+
+
+PROBLEM_TEXT = {p.question_id: p.content for p in PROBLEMS}
+
+
+class InterruptWhenGradingStarts:
+    """Ctrl-C just as the run starts waiting for its outstanding grades."""
+
+    def start(self, description: str, total: int, completed: int) -> None:
+        if description.startswith("grading"):
+            raise KeyboardInterrupt
+
+    def advance(self, record: SampleRecord) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def test_grading_interrupted_resumes_without_generating_again(
+    tmp_path: Path, embedded_entry: ModelEntry, embedded_client: ModelClient
+) -> None:
+    require_sandbox()
+    answers = {
+        "own001_A": "while True:\n    pass\n",
+        "own002_B": "print(max(map(int, open(0).read().split()[1:])))\n",
+    }
+    answers |= {"own003_A": "s = input()\nprint(sum(c in 'aeiou' for c in s))\n"}
+    options = RunOptions(output_dir=tmp_path, data_dir=OWN_DATA, epochs=1, generation={"max_tokens": 4})
+    # The endless loop is still being graded when generation ends (4 s against about one).
+    task = get_task("livecodebench", {"test_timeout": 4.0, "workers": 2})
+    plan = plan_run(task, embedded_entry, options)
+    plan.items = [item for item in plan.items if item.sample.id in answers]
+    client = CannedAnswers(embedded_client, answers)
+    progress: ProgressReporter = InterruptWhenGradingStarts()
+    with pytest.raises(KeyboardInterrupt):
+        execute(plan, options, progress=progress, client_factory=lambda entry: client)
+    run = RunDir.for_spec(tmp_path, "livecodebench", "smollm2", plan.spec.spec_hash())
+    stored = latest_records(run.read_records())
+    assert len(stored) == 3 and client.calls == 3
+    assert run.read_result().status == "partial"
+    assert sum(r.score is None for r in stored.values()) >= 1
+
+    resumed = CannedAnswers(embedded_client, answers)
+    outcome = execute(plan, options, client_factory=lambda entry: resumed)
+    assert resumed.calls == 0 and outcome.generated == 0
+    assert outcome.result.status == "complete" and outcome.result.counts.scored == 3
+    lines = run.read_records()
+    assert sorted(r.key for r in lines) == sorted(item.key for item in plan.items)
+    verdicts = {r.sample_id: r.score.details["verdict"] for r in lines if r.score is not None}
+    assert verdicts == {"own001_A": "time_limit", "own002_B": "runtime_error", "own003_A": "passed"}
+
+
+@pytest.mark.slow
+def test_embedded_model_end_to_end(tmp_path: Path) -> None:
+    require_sandbox()
+    data = ["--data-dir", str(OWN_DATA), "-o", str(tmp_path), "--test-timeout", TIMEOUT, "--workers", "1"]
+    args = ["run", "--task", "livecodebench", "--model", "smollm2", *data]
+    args += ["--limit", "2", "--epochs", "2", "--max-tokens", "96"]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "grading: isolation bwrap" in first.stderr
+    (run_file,) = tmp_path.glob("livecodebench/smollm2/*/run.json")
+    run = RunDir(run_file.parent)
+    result = run.read_result()
+    assert result.status == "complete" and result.counts.planned == 4 == result.counts.scored
+    assert 0.0 <= result.metrics["pass_at_1"].value <= 1.0 and result.metrics["pass_at_1"].n == 2
+    assert result.grading["isolation"] == "bwrap" and result.spec.task_params["release"] == "release_v6"
+    for record in run.read_records():
+        assert record.score is not None and record.score.details["verdict"]
+        assert record.prompt.metadata["contest_date"] and record.category in ("easy", "medium", "hard")
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert run.read_result().counts.generated == 4
+
+
+def test_unreachable_hub_says_how_to_use_local_data(tmp_path: Path) -> None:
+    offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = run_cli("run", "--task", "livecodebench", "--limit", "1", "-o", str(tmp_path), env=offline)
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "could not load livecodebench/code_generation_lite" in message
+    assert "livecodebench/test*.jsonl" in message and "--data-dir" in message
+
+
+def test_without_a_sandbox_the_run_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    no_sandbox = {"HARNESS_SANDBOX_PYTHON": "/opt/elsewhere/python3"}
+    args = (
+        "run",
+        "--task",
+        "livecodebench",
+        "--data-dir",
+        str(OWN_DATA),
+        "--limit",
+        "1",
+        "-o",
+        str(tmp_path),
+    )
+    result = run_cli(*args, env=no_sandbox)
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "no sandbox available" in message and "--unsandboxed" in message
+    assert not list(tmp_path.glob("**/run.json")) and not list(tmp_path.glob("**/samples.jsonl"))
+
+
+def test_one_answer_graded_in_process_against_the_upstream_row(tmp_path: Path, shared_data: Path) -> None:
+    require_sandbox()
+    task, samples = load(data_dir_with_fixture(tmp_path, shared_data), test_timeout=2.0)
+    (row,) = [s for s in samples if s.id == "1873_A"]
+    assert row.data["tests"] == 5 and row.data["contest_date"] == "2023-08-21T00:00:00"
+    prompt = task.build_prompt(row, 0, 0)
+    answer = Completion(text=f"Here it is:\n```python\n{UPSTREAM_SOLUTIONS['correct'][0]}```\nDone.")
+    score = task.score(prompt, answer)
+    assert score.value == 1.0 and score.details["tests_passed"] == 5
+    assert task.score(prompt, Completion(text="I cannot solve this.")).details["verdict"] == "no_code"
+
+
+def test_the_hub_reader_parses_the_files_like_the_local_one(tmp_path: Path) -> None:
+    """The hub path reads the release's JSONL files through `datasets`; the same reader on our own
+    file (a local path instead of an hf:// URL) gives the same problems as the local reader."""
+    from tasks.livecodebench import parse_row, read_with_datasets
+
+    rows = read_with_datasets([str(DATA_FILE)], cache_dir=tmp_path / "cache")
+    _, local = load()
+    through_datasets = [parse_row(row, f"row {i}")[0] for i, row in enumerate(rows)]
+    assert through_datasets == local

@@ -110,11 +110,18 @@ class ReportedFigure(_Strict):
 
 
 class PublishedOutputs(_Strict):
-    """Per-sample outputs generated elsewhere; `path` is relative to the data directory."""
+    """Per-sample outputs generated elsewhere; `path` is relative to the data directory.
+
+    `importer` names a source of reported per-sample results (e.g. `livecodebench_leaderboard`) instead
+    of completions to score; `model` then picks one model of that file, and the column's date window,
+    if any, is applied when importing.
+    """
 
     task: str
     entry: str
     path: str = Field(min_length=1)
+    importer: str | None = None
+    model: str | None = None
 
 
 class BoardFile(_Strict):
@@ -251,8 +258,18 @@ def load_board(path: Path, models_path: Path | None = None) -> Board:
                 ("reported", index),
                 f"value {figure.value} lies outside its CI [{figure.ci_low}, {figure.ci_high}].",
             )
+    from tasks import REPORTED_IMPORTERS
+
     for index, published in enumerate(spec.imports):
         _check_cell_ref(spec, ("imports", index), published.entry, published.task, problem)
+        if published.importer is not None and published.importer not in REPORTED_IMPORTERS:
+            problem(
+                ("imports", index, "importer"),
+                f"unknown importer {published.importer!r}."
+                + suggest(published.importer, list(REPORTED_IMPORTERS)),
+            )
+        if published.model is not None and published.importer is None:
+            problem(("imports", index, "model"), "`model` picks a model of reported results: set `importer`.")
     if problems:
         raise ConfigError("invalid board:\n  " + "\n  ".join(problems))
     return Board(

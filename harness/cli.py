@@ -95,6 +95,19 @@ TestTimeout = Annotated[
         "--test-timeout", help="Seconds per test case (LiveCodeBench: 6).", rich_help_panel="Grading"
     ),
 ]
+DATE_FORMATS = ["%Y-%m-%d"]
+StartDate = Annotated[
+    datetime | None,
+    typer.Option(
+        "--start-date", formats=DATE_FORMATS, help="Problems dated on/after this day.", rich_help_panel="Data"
+    ),
+]
+EndDate = Annotated[
+    datetime | None,
+    typer.Option(
+        "--end-date", formats=DATE_FORMATS, help="Problems dated up to this day.", rich_help_panel="Data"
+    ),
+]
 Release = Annotated[
     str | None,
     typer.Option(
@@ -103,7 +116,6 @@ Release = Annotated[
         rich_help_panel="Data",
     ),
 ]
-DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def task_options(**given: Any) -> dict[str, Any]:
@@ -263,21 +275,8 @@ def run(
     output_dir: OutputDir = DEFAULT_OUTPUT,
     models: ModelsPath = None,
     release: Release = None,
-    start_date: Annotated[
-        datetime | None,
-        typer.Option(
-            "--start-date",
-            formats=DATE_FORMATS,
-            help="Problems dated on/after this day.",
-            rich_help_panel="Data",
-        ),
-    ] = None,
-    end_date: Annotated[
-        datetime | None,
-        typer.Option(
-            "--end-date", formats=DATE_FORMATS, help="Problems dated up to this day.", rich_help_panel="Data"
-        ),
-    ] = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
     platform: Annotated[
         list[str] | None,
         typer.Option(
@@ -543,13 +542,19 @@ def import_outputs(
         str | None,
         typer.Option(
             "--entry",
-            help="Name of the external entry the outputs belong to (for reported results: import only "
-            "this model).",
+            help="Name of the external entry the outputs belong to (for reported results without "
+            "--model: also the model to import).",
         ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Reported results: import only this model (display name or id)."),
     ] = None,
     data_dir: DataDir = None,
     output_dir: OutputDir = DEFAULT_OUTPUT,
     release: Release = None,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
     workers: Workers = None,
     unsandboxed: Unsandboxed = False,
     test_timeout: TestTimeout = None,
@@ -559,7 +564,14 @@ def import_outputs(
     from tasks import REPORTED_IMPORTERS
 
     if task in REPORTED_IMPORTERS:
-        outcomes = REPORTED_IMPORTERS[task](file, output_dir=output_dir, entry=entry)
+        outcomes = REPORTED_IMPORTERS[task](
+            file,
+            output_dir=output_dir,
+            entry=entry,
+            model=model,
+            start_date=start_date.date() if start_date else None,
+            end_date=end_date.date() if end_date else None,
+        )
         table = Table(title=f"{task}: {len(outcomes)} run(s) of reported results", title_justify="left")
         for column in ("entry", "model", "problems", "pass@1 (%) [95% CI]", "run"):
             table.add_column(column)
@@ -576,6 +588,11 @@ def import_outputs(
         return
     if entry is None:
         raise HarnessError("--entry NAME is required: it names the external entry the outputs belong to.")
+    if model is not None or start_date is not None or end_date is not None:
+        raise HarnessError(
+            f"--model, --start-date and --end-date apply to reported results "
+            f"({', '.join(sorted(REPORTED_IMPORTERS))}), not to importing {task!r} outputs."
+        )
     given = task_options(release=release, workers=workers, unsandboxed=unsandboxed, test_timeout=test_timeout)
     outcome = import_run(
         get_task(task, given), file, entry, data_dir=data_dir, output_dir=output_dir, progress=RichProgress()

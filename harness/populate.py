@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.board import Board, run_mismatch
 from harness.config import suggest
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError, DataError, HarnessError
 from harness.importer import file_sha256, import_run
 from harness.runner import ProgressReporter, RunOptions, execute, plan_run
 from harness.store import iter_runs
@@ -23,7 +23,9 @@ def runnable_entries(board: Board) -> list[str]:
     return [entry.id for entry in board.entries if entry.backend == "llamacpp"]
 
 
-def _already_imported(runs_root: Path, task: str, entry: str, version: str, sha256: str) -> str | None:
+def _already_imported(board: Board, runs_root: Path, column: str, entry: str, sha256: str) -> str | None:
+    """The hash of a run of this entry that holds this file and fits the column, if there is one."""
+    task = board.task(column).task_name
     for run_dir in iter_runs(runs_root):
         if run_dir.path.parent.parent.name != task or run_dir.path.parent.name != entry:
             continue
@@ -34,13 +36,15 @@ def _already_imported(runs_root: Path, task: str, entry: str, version: str, sha2
         if (
             result.imported
             and result.imported.source_sha256 == sha256
-            and result.spec.task_version == version
+            and run_mismatch(board, column, result.spec.task_version, result.spec.task_params) is None
         ):
             return result.spec_hash
     return None
 
 
 def import_published(board: Board, runs_root: Path, data_dir: Path | None) -> Iterator[str]:
+    from tasks import REPORTED_IMPORTERS
+
     if board.spec.imports and data_dir is None:
         raise ConfigError(
             f"{board.path} lists published outputs to import; pass --data-dir with the folder they are "
@@ -51,16 +55,29 @@ def import_published(board: Board, runs_root: Path, data_dir: Path | None) -> It
         path = data_dir / published.path
         if not path.exists():
             raise ConfigError(f"{board.path}: imports: {published.path} not found under {data_dir}.")
-        task = get_task(board.task(published.task).task_name)
-        existing = _already_imported(runs_root, task.name, published.entry, task.version, file_sha256(path))
+        column = board.task(published.task)
+        existing = _already_imported(board, runs_root, published.task, published.entry, file_sha256(path))
         if existing is not None:
-            yield f"already imported: {task.name}/{published.entry}/{existing} ({path.name})"
+            yield f"already imported: {column.task_name}/{published.entry}/{existing} ({path.name})"
             continue
-        outcome = import_run(task, path, published.entry, data_dir=data_dir, output_dir=runs_root)
+        if published.importer is not None:
+            window = column.window
+            (outcome,) = REPORTED_IMPORTERS[published.importer](
+                path,
+                output_dir=runs_root,
+                entry=published.entry,
+                model=published.model,
+                start_date=window.start if window else None,
+                end_date=window.end if window else None,
+            )
+        else:
+            outcome = import_run(
+                get_task(column.task_name), path, published.entry, data_dir=data_dir, output_dir=runs_root
+            )
         headline = outcome.result.metrics.get(outcome.result.headline)
         score = f"{headline.value * 100:.1f}" if headline is not None else "-"
         yield (
-            f"imported {task.name}/{published.entry}/{outcome.result.spec_hash}: "
+            f"imported {column.task_name}/{published.entry}/{outcome.result.spec_hash}: "
             f"{outcome.result.counts.scored:,} samples, {outcome.result.headline} {score} ({path.name})"
         )
 
@@ -95,8 +112,15 @@ def run_entries(
     for name in entries:
         entry = board.models.entries[name]
         for board_task in board.tasks:
-            task = get_task(board_task.task_name)
-            plan = plan_run(task, entry, options)
+            window = board_task.window
+            task = get_task(
+                board_task.task_name, {"start_date": window.start, "end_date": window.end} if window else None
+            )
+            try:
+                plan = plan_run(task, entry, options)
+            except DataError as exc:
+                yield f"skipped {board_task.id} for {name}: {exc}"
+                continue
             mismatch = run_mismatch(board, board_task.id, plan.spec.task_version, plan.spec.task_params)
             if mismatch is not None:
                 yield f"skipped {board_task.id} for {name}: the registered task gives a run with {mismatch}"

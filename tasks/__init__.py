@@ -19,7 +19,7 @@ TASKS: dict[str, Callable[[], Task]] = {
 }
 
 # Results reported by others (nothing to score): `harness import NAME FILE` makes one run per model.
-# Each is called as importer(path, output_dir=..., entry=None | one model's entry id).
+# Each is called as importer(path, output_dir=..., entry=..., model=..., start_date=..., end_date=...).
 REPORTED_IMPORTERS: dict[str, Callable[..., list[RunOutcome]]] = {
     "livecodebench_leaderboard": import_leaderboard,
 }

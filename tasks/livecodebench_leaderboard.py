@@ -9,7 +9,10 @@ date lies in the slider's window (both ends included) and rounds to one decimal.
 Each model becomes one run of task `livecodebench` with backend `external`: one record per problem whose
 score is the reported pass@1 as a fraction, with no completion text and `details.reported = true`, and
 the problem's date, difficulty and platform in the prompt metadata, so `window_pass_at_1` gives the
-site's average for any window. These runs cannot be re-graded (there is nothing to execute).
+site's average for any window. Imported with a date window, a run keeps only that window's problems and
+records the window in `task_params` (`start_date`, `end_date`) exactly as a run of our own over that
+window does, so a leaderboard column shows both side by side. These runs cannot be re-graded (there is
+nothing to execute).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,7 @@ from harness.types import (
     Score,
     Timings,
 )
-from tasks.livecodebench import LiveCodeBench
+from tasks.livecodebench import LiveCodeBench, in_window
 
 SOURCE = "LiveCodeBench/livecodebench.github.io performances_generation.json"
 REQUIRED = ("question_id", "model", "date", "difficulty", "pass@1", "platform")
@@ -87,31 +90,56 @@ def read_leaderboard(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[s
     return rows, models
 
 
-def import_leaderboard(path: Path, *, output_dir: Path, entry: str | None = None) -> list[RunOutcome]:
-    """One run per model in the file (or only the model whose entry id or display name is `entry`)."""
+def import_leaderboard(
+    path: Path,
+    *,
+    output_dir: Path,
+    entry: str | None = None,
+    model: str | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> list[RunOutcome]:
+    """One run per model in the file, or of the one model named by `model` (display name or entry id).
+
+    `entry` names the entry the run belongs to; without `model` it also selects the model. Without
+    either, each model's entry id is derived from its display name. `start_date`/`end_date` keep only
+    the problems of that window (both ends included, at midnight, as the site's slider).
+    """
+    if start_date and end_date and start_date > end_date:
+        raise ConfigError(f"--start-date {start_date} is after --end-date {end_date}.")
+    if entry is not None and not ENTRY_ID_PATTERN.match(entry):
+        raise ConfigError(
+            f"--entry {entry!r}: use lower-case letters, digits, '.', '_' or '-' (it names a directory)."
+        )
     rows, models = read_leaderboard(path)
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_model[str(row["model"])].append(row)
     names = sorted(by_model)
-    if entry is not None:
-        names = [name for name in names if entry in (name, entry_id(name))]
+    wanted = model if model is not None else entry
+    if wanted is not None:
+        names = [name for name in names if wanted in (name, entry_id(name))]
         if not names:
             known = ", ".join(sorted(entry_id(n) for n in by_model))
-            raise ConfigError(f"--entry {entry!r}: no such model in {path} (it has {known}).")
+            option = "--model" if model is not None else "--entry"
+            raise ConfigError(f"{option} {wanted!r}: no such model in {path} (it has {known}).")
     sha = file_sha256(path)
     task = LiveCodeBench()
     taken: set[str] = set()
     outcomes = []
     for name in names:
-        identifier = entry_id(name)
+        identifier = entry if entry is not None else entry_id(name)
         while identifier in taken:
             identifier += "-1"
         taken.add(identifier)
         if not ENTRY_ID_PATTERN.match(identifier):
             raise ConfigError(f"model {name!r} gives no usable entry id ({identifier!r}).")
+        inside = [r for r in by_model[name] if in_window(_utc(r["date"]), start_date, end_date)]
+        if not inside:
+            raise DataError(f"{path}: {name} has no problems between {start_date} and {end_date}.")
+        window = (start_date, end_date) if start_date or end_date else None
         outcomes.append(
-            _import_model(task, output_dir, path, sha, name, identifier, by_model[name], models.get(name, {}))
+            _import_model(task, output_dir, path, sha, name, identifier, inside, models.get(name, {}), window)
         )
     return outcomes
 
@@ -125,6 +153,7 @@ def _import_model(
     identifier: str,
     rows: list[dict[str, Any]],
     model: dict[str, Any],
+    window: tuple[date | None, date | None] | None,
 ) -> RunOutcome:
     records: dict[tuple[str, int], SampleRecord] = {}
     samples = []
@@ -157,6 +186,15 @@ def _import_model(
             ),
         )
     dates = sorted(r.prompt.metadata["contest_date"] for r in records.values())
+    params: dict[str, Any] = {
+        "source": "leaderboard",
+        "problems": len(records),
+        "first": dates[0],
+        "last": dates[-1],
+    }
+    if window is not None:
+        params["start_date"] = window[0].isoformat() if window[0] else None
+        params["end_date"] = window[1].isoformat() if window[1] else None
     spec = RunSpec(
         task=task.name,
         task_version=task.version,
@@ -164,7 +202,7 @@ def _import_model(
         model=str(model.get("model_name") or name),
         backend="external",
         generation=None,
-        task_params={"source": "leaderboard", "problems": len(records), "first": dates[0], "last": dates[-1]},
+        task_params=params,
         data=DataRef(dataset=SOURCE, source="import", path=str(path), fingerprint=fingerprint(samples, {})),
         imported_from_sha256=sha,
     )

@@ -326,6 +326,43 @@ def test_one_leaderboard_model_through_the_cli(tmp_path: Path, shared_data: Path
     assert "deepseek-v3" in result.stdout and len(list(tmp_path.glob("livecodebench/*/*/run.json"))) == 1
 
 
+def test_windowed_import_of_one_model_under_a_board_entry(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / LEADERBOARD
+    result = run_cli(
+        "import",
+        "livecodebench_leaderboard",
+        str(source),
+        "--model",
+        "DeepSeek-V3",
+        "--entry",
+        "my-v3",
+        "--start-date",
+        "2024-08-01",
+        "--end-date",
+        "2024-11-30",
+        "-o",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    (run_json,) = tmp_path.glob("livecodebench/my-v3/*/run.json")
+    run = RunDir(run_json.parent)
+    stored = run.read_result()
+    assert stored.spec.task_params["start_date"] == "2024-08-01"
+    assert stored.spec.task_params["end_date"] == "2024-11-30"
+    performances = pd.DataFrame(json.loads(source.read_text())["performances"])
+    start_ms = int(datetime(2024, 8, 1, tzinfo=UTC).timestamp() * 1000)
+    end_ms = int(datetime(2024, 11, 30, tzinfo=UTC).timestamp() * 1000)
+    inside = performances[
+        (performances["model"] == "DeepSeek-V3") & performances["date"].between(start_ms, end_ms)
+    ]
+    assert stored.metrics["pass_at_1"].n == len(inside) == len(run.read_records())
+    assert stored.metrics["pass_at_1"].value * 100 == pytest.approx(inside["pass@1"].mean(), abs=1e-9)
+    wrong = run_cli(
+        "import", "livecodebench_leaderboard", str(source), "--model", "DeepSeek-V4", "-o", str(tmp_path)
+    )
+    assert wrong.returncode == 2 and "--model 'DeepSeek-V4': no such model" in " ".join(wrong.stderr.split())
+
+
 class CannedAnswers:
     """Calls the real model, then answers with a known program instead (a fault injector for grading)."""
 

@@ -66,3 +66,40 @@ tasks:
     assert second.returncode == 0 and second.stdout.count("(0 generated, 1 reused)") == 2
     refused = run_cli("board", "populate", str(board), "--runs", str(runs), "--entry", "qwen1.5-7b-chat")
     assert refused.returncode == 2 and "not on the board" in refused.stderr
+
+
+def test_reported_leaderboard_results_fill_a_windowed_column(tmp_path: Path, shared_data: Path) -> None:
+    board = write(
+        tmp_path,
+        "lcb.yaml",
+        """title: code
+entries: [deepseek-v3, o3-mini, smollm2]
+tasks:
+  - {id: livecodebench, window: {start: 2024-08-01, end: 2024-11-30}, chance: 0.0}
+imports:
+  - {task: livecodebench, entry: deepseek-v3, importer: livecodebench_leaderboard, model: DeepSeek-V3,
+     path: livecodebench/leaderboard/performances_generation_33505c0.json}
+  - {task: livecodebench, entry: o3-mini, importer: livecodebench_leaderboard,
+     model: O3-Mini-2025-01-31 (Med), path: livecodebench/leaderboard/performances_generation_83b6481.json}
+""",
+    )
+    runs = tmp_path / "results"
+    args = ("board", "populate", str(board), "--runs", str(runs), "--data-dir", str(shared_data))
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    out = " ".join(first.stdout.split())
+    # The site's averages over the window (computed from the raw files: 30.7 and 67.0 over 215 problems).
+    assert "imported livecodebench/deepseek-v3/" in out and "215 samples, pass_at_1 30.7" in out
+    assert "imported livecodebench/o3-mini/" in out and "215 samples, pass_at_1 67.0" in out
+    # No LiveCodeBench problems with tests are in the data folder: our own run is skipped, with the reason.
+    assert "skipped livecodebench for smollm2" in out
+    from harness.aggregate import aggregate
+    from harness.board import load_board
+
+    data = aggregate(load_board(board), runs)
+    cell = data.cell("deepseek-v3", "livecodebench")
+    assert (cell["source"] == "imported" and cell["score"] == 0.30674418604651166) or (
+        cell["source"] == "imported" and abs(cell["score"] - 0.307) < 5e-4
+    )
+    second = run_cli(*args)
+    assert " ".join(second.stdout.split()).count("already imported") == 2

@@ -203,6 +203,15 @@ class ModelsFile(_Strict):
         return entries
 
 
+def check_entry_id(entry: str) -> str:
+    """An entry id given on the command line, checked like the models file's (it names a directory)."""
+    if not ENTRY_ID_PATTERN.match(entry):
+        raise ConfigError(
+            f"--entry {entry!r}: use lower-case letters, digits, '.', '_' or '-' (it names a directory)."
+        )
+    return entry
+
+
 def default_models_path() -> Path:
     """`$HARNESS_MODELS`, else `./leaderboards/models.yaml`, else the copy next to the installed package."""
     env = os.environ.get(MODELS_ENV)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.config import ENTRY_ID_PATTERN
+from harness.config import check_entry_id
 from harness.errors import ConfigError
 from harness.runner import (
     DEFAULT_MAX_ERROR_RATE,
@@ -17,7 +17,9 @@ from harness.runner import (
     RunOutcome,
     Session,
     build_result,
+    item_notes,
     score_all,
+    shared_prefixes,
 )
 from harness.store import RunDir
 from harness.task import Task, fingerprint
@@ -46,10 +48,7 @@ def import_run(
     output_dir: Path,
     progress: ProgressReporter | None = None,
 ) -> RunOutcome:
-    if not ENTRY_ID_PATTERN.match(entry):
-        raise ConfigError(
-            f"--entry {entry!r}: use lower-case letters, digits, '.', '_' or '-' (it names a directory)."
-        )
+    check_entry_id(entry)
     if not path.exists():
         raise ConfigError(f"{path}: no such file or folder.")
     started = time.perf_counter()
@@ -67,10 +66,7 @@ def import_run(
         for epoch in range(len(by_epoch[sample.id]))
     ]
     epochs = max((len(by_epoch[sample.id]) for sample in samples), default=1)
-    all_prefixes = task.prompt_prefixes()
-    prefixes = {
-        k: all_prefixes[k] for k in sorted({i.prompt.prefix_key for i in items if i.prompt.prefix_key})
-    }
+    prefixes = shared_prefixes(task, items)
     spec = RunSpec(
         task=task.name,
         task_version=task.version,
@@ -83,8 +79,7 @@ def import_run(
         data=loaded.ref.model_copy(update={"fingerprint": fingerprint(samples, prefixes)}),
         imported_from_sha256=imported.info.source_sha256,
     )
-    item_notes = sorted({str(i.prompt.metadata["note"]) for i in items if "note" in i.prompt.metadata})
-    notes = [*loaded.notes, *imported.notes, *item_notes]
+    notes = [*loaded.notes, *imported.notes, *item_notes(items)]
     plan = Plan(task, None, spec, items, prefixes, notes, time.perf_counter() - started)
     spec_hash = spec.spec_hash()
     run_dir = RunDir.for_spec(output_dir, task.name, entry, spec_hash)

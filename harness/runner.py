@@ -181,9 +181,7 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
         for sample in selected
         for epoch in range(epochs)
     ]
-    all_prefixes = task.prompt_prefixes()
-    used = sorted({item.prompt.prefix_key for item in items if item.prompt.prefix_key is not None})
-    prefixes = {key: all_prefixes[key] for key in used}
+    prefixes = shared_prefixes(task, items)
     spec = RunSpec(
         task=task.name,
         task_version=task.version,
@@ -197,11 +195,20 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
         task_params={**task.params(), **entry_params},
         data=loaded.ref.model_copy(update={"fingerprint": fingerprint(selected, prefixes)}),
     )
-    notes = [
-        *loaded.notes,
-        *sorted({str(i.prompt.metadata["note"]) for i in items if "note" in i.prompt.metadata}),
-    ]
+    notes = [*loaded.notes, *item_notes(items)]
     return Plan(task, entry, spec, items, prefixes, notes, time.perf_counter() - started)
+
+
+def shared_prefixes(task: Task, items: Sequence[PlannedItem]) -> dict[str, str]:
+    """The task's shared prompt prefixes that these items use (stored once in run.json)."""
+    available = task.prompt_prefixes()
+    used = sorted({item.prompt.prefix_key for item in items if item.prompt.prefix_key is not None})
+    return {key: available[key] for key in used}
+
+
+def item_notes(items: Sequence[PlannedItem]) -> list[str]:
+    """The distinct notes tasks attached to these items' prompts (e.g. a disputed answer key)."""
+    return sorted({str(item.prompt.metadata["note"]) for item in items if "note" in item.prompt.metadata})
 
 
 def request_for(item: PlannedItem, plan: Plan) -> GenerationRequest:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.config import ENTRY_ID_PATTERN
+from harness.config import ENTRY_ID_PATTERN, check_entry_id
 from harness.errors import ConfigError, DataError
 from harness.importer import file_sha256
 from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOutcome, assess, now_iso
@@ -107,10 +107,8 @@ def import_leaderboard(
     """
     if start_date and end_date and start_date > end_date:
         raise ConfigError(f"--start-date {start_date} is after --end-date {end_date}.")
-    if entry is not None and not ENTRY_ID_PATTERN.match(entry):
-        raise ConfigError(
-            f"--entry {entry!r}: use lower-case letters, digits, '.', '_' or '-' (it names a directory)."
-        )
+    if entry is not None:
+        check_entry_id(entry)
     rows, models = read_leaderboard(path)
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

@@ -339,6 +339,15 @@ def _value(result: RunResult, name: str) -> float | None:
 
 def _run_provenance(result: RunResult) -> str:
     spec = result.spec
+    if result.imported is not None and spec.backend == "external":
+        info = result.imported
+        window = [spec.task_params.get("start_date"), spec.task_params.get("end_date")]
+        scope = f" between {window[0] or '…'} and {window[1] or '…'}" if any(window) else ""
+        return (
+            f"per-sample results as reported in {Path(info.source_file).name} (sha256 "
+            f"{info.source_sha256[:12]}): {info.records_imported:,} problems{scope}, averaged here, not "
+            "re-graded"
+        )
     if result.imported is not None:
         info = result.imported
         return (

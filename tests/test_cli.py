@@ -11,24 +11,18 @@ import pytest
 from tests.conftest import run_cli
 
 
+def small_run(shared_data: Path, output: Path) -> tuple[str, ...]:
+    """Both tasks, three samples each, short generations: the same command every time."""
+    return (
+        "run", "--task", "mmlu_pro,gpqa_diamond", "--limit", "3", "--epochs", "1", "--max-tokens", "32",
+        "--data-dir", str(shared_data), "--output-dir", str(output),
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def finished(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("runs")
-    result = run_cli(
-        "run",
-        "--task",
-        "mmlu_pro,gpqa_diamond",
-        "--limit",
-        "3",
-        "--epochs",
-        "1",
-        "--max-tokens",
-        "32",
-        "--data-dir",
-        str(shared_data),
-        "--output-dir",
-        str(output),
-    )
+    result = run_cli(*small_run(shared_data, output))
     assert result.returncode == 0, result.stderr
     assert "generated 3, reused 0" in " ".join(result.stdout.split())
     return output
@@ -62,21 +56,7 @@ def test_run_writes_a_complete_run(finished: Path, task: str) -> None:
 
 def test_rerun_generates_nothing_and_changes_nothing(finished: Path, shared_data: Path) -> None:
     before = {p: p.read_bytes() for p in finished.rglob("*.json*")}
-    result = run_cli(
-        "run",
-        "--task",
-        "mmlu_pro,gpqa_diamond",
-        "--limit",
-        "3",
-        "--epochs",
-        "1",
-        "--max-tokens",
-        "32",
-        "--data-dir",
-        str(shared_data),
-        "--output-dir",
-        str(finished),
-    )
+    result = run_cli(*small_run(shared_data, finished))
     assert result.returncode == 0, result.stderr
     assert " ".join(result.stdout.split()).count("generated 0, reused 3") == 2
     assert {p: p.read_bytes() for p in finished.rglob("*.json*")} == before

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.errors import ConfigError, HarnessError
-from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_mean
 from harness.store import RunDir, iter_runs, latest_records
 
 RUN_COLUMNS = [
@@ -249,20 +249,8 @@ def paired_test(
     x = scores_a.loc[shared].to_numpy(dtype=float)
     y = scores_b.loc[shared].to_numpy(dtype=float)
     differences = x - y
-    rng = np.random.default_rng(seed)
-    if np.all(differences == differences[0]):
-        low = high = float(differences[0])
-    else:
-        interval = stats.bootstrap(
-            (differences,),
-            np.mean,
-            confidence_level=confidence,
-            n_resamples=n_resamples,
-            method="percentile",
-            batch=200,
-            rng=rng,
-        ).confidence_interval
-        low, high = float(interval.low), float(interval.high)
+    interval = bootstrap_mean(list(differences), confidence=confidence, n_resamples=n_resamples, seed=seed)
+    assert interval.ci_low is not None and interval.ci_high is not None  # set for any non-empty sample
 
     def mean_difference(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
         return np.asarray(np.mean(first, axis=axis) - np.mean(second, axis=axis))
@@ -275,7 +263,7 @@ def paired_test(
         n_resamples=n_resamples,
         alternative="two-sided",
         batch=200,
-        rng=rng,
+        rng=np.random.default_rng(seed),
     )
     return PairedTest(
         task=str(tasks[0]),
@@ -285,8 +273,8 @@ def paired_test(
         mean_a=float(x.mean()),
         mean_b=float(y.mean()),
         difference=float(differences.mean()),
-        ci_low=low,
-        ci_high=high,
+        ci_low=interval.ci_low,
+        ci_high=interval.ci_high,
         p_value=float(permutation.pvalue),
         confidence=confidence,
     )

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_mean
-from harness.store import RunDir, iter_runs, latest_records
+from harness.store import latest_records, readable_runs
 
 RUN_COLUMNS = [
     "task",
@@ -73,25 +73,12 @@ SAMPLE_COLUMNS = [
 ]
 
 
-def _runs(root: Path | str, task: str | None = None, entry: str | None = None) -> list[RunDir]:
-    return [
-        run_dir
-        for run_dir in iter_runs(Path(root))
-        if (task is None or run_dir.path.parent.parent.name == task)
-        and (entry is None or run_dir.path.parent.name == entry)
-    ]
-
-
 def runs_df(
     root: Path | str = "results", *, task: str | None = None, entry: str | None = None
 ) -> pd.DataFrame:
     """One row per run: identity, headline score with CI, every metric (by name), usage, cost, timing."""
     rows: list[dict[str, Any]] = []
-    for run_dir in _runs(root, task, entry):
-        try:
-            result = run_dir.read_result()
-        except HarnessError:
-            continue
+    for run_dir, result in readable_runs(Path(root), task, entry):
         spec = result.spec
         headline = result.metrics.get(result.headline)
         row: dict[str, Any] = {
@@ -142,11 +129,7 @@ def samples_df(
     """One row per (run, sample, epoch), the latest record of each. `text=True` adds the completion,
     reasoning and last prompt message (large for full runs)."""
     rows: list[dict[str, Any]] = []
-    for run_dir in _runs(root, task, entry):
-        try:
-            result = run_dir.read_result()
-        except HarnessError:
-            continue
+    for run_dir, result in readable_runs(Path(root), task, entry):
         spec = result.spec
         for record in latest_records(run_dir.read_records()).values():
             completion, score = record.completion, record.score

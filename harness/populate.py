@@ -11,10 +11,10 @@ from pathlib import Path
 
 from harness.board import Board, run_mismatch
 from harness.config import suggest
-from harness.errors import ConfigError, DataError, HarnessError
+from harness.errors import ConfigError, DataError
 from harness.importer import file_sha256, import_run
 from harness.runner import ProgressReporter, RunOptions, execute, plan_run
-from harness.store import iter_runs
+from harness.store import readable_runs
 from harness.task import get_task
 
 
@@ -26,13 +26,7 @@ def runnable_entries(board: Board) -> list[str]:
 def _already_imported(board: Board, runs_root: Path, column: str, entry: str, sha256: str) -> str | None:
     """The hash of a run of this entry that holds this file and fits the column, if there is one."""
     task = board.task(column).task_name
-    for run_dir in iter_runs(runs_root):
-        if run_dir.path.parent.parent.name != task or run_dir.path.parent.name != entry:
-            continue
-        try:
-            result = run_dir.read_result()
-        except HarnessError:
-            continue
+    for _, result in readable_runs(runs_root, task, entry):
         if (
             result.imported
             and result.imported.source_sha256 == sha256

@@ -161,6 +161,21 @@ def iter_runs(root: Path) -> Iterator[RunDir]:
         yield RunDir(run_file.parent)
 
 
+def readable_runs(
+    root: Path, task: str | None = None, entry: str | None = None
+) -> Iterator[tuple[RunDir, RunResult]]:
+    """The runs under `root` (of one task and entry, when given) whose run.json reads, with it."""
+    for run_dir in iter_runs(root):
+        if (task is not None and run_dir.path.parent.parent.name != task) or (
+            entry is not None and run_dir.path.parent.name != entry
+        ):
+            continue
+        try:
+            yield run_dir, run_dir.read_result()
+        except StoreError:
+            continue
+
+
 def resolve_run(ref: str, root: Path) -> RunDir:
     """A run named by its directory, its run.json, `task/entry/hash`, or a unique hash prefix."""
     candidate = Path(ref)

@@ -111,8 +111,9 @@ class FixedLatencyServer:
 def write_inputs(work: Path, requests: int, port: int, data_dir: Path, max_tokens: int) -> None:
     """The harness's models file, and the same prompts as an lm-eval task."""
     from harness.config import load_models
-    from harness.runner import RunOptions, plan_run, request_for
-    from harness.task import get_task
+    from harness.runner import RunOptions, plan_run
+    from harness.runner.plan import request_for
+    from tasks import get_task
 
     entry = {
         "display_name": "Benchmark server",
@@ -130,7 +131,7 @@ def write_inputs(work: Path, requests: int, port: int, data_dir: Path, max_token
     (work / "models.yaml").write_text(json.dumps(models))
     bench = load_models(work / "models.yaml").entries["bench"]
     options = RunOptions(
-        output_dir=work, data_dir=data_dir, limit=requests, generation={"max_tokens": max_tokens}
+        runs_root=work, data_dir=data_dir, limit=requests, generation={"max_tokens": max_tokens}
     )
     plan = plan_run(get_task("mmlu_pro_0shot"), bench, options)
     with open(work / "prompts.jsonl", "w", encoding="utf-8") as handle:

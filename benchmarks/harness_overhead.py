@@ -18,8 +18,9 @@ from pathlib import Path
 
 from harness.backends import make_client
 from harness.config import get_entry, load_models
-from harness.runner import RunOptions, execute, plan_run, request_for
-from harness.task import get_task
+from harness.runner import RunOptions, execute, plan_run
+from harness.runner.plan import request_for
+from tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,7 @@ def main() -> None:
     entry = get_entry(load_models(REPO / "leaderboards" / "models.yaml"), "smollm2")
     with tempfile.TemporaryDirectory() as output:
         options = RunOptions(
-            output_dir=Path(output),
+            runs_root=Path(output),
             data_dir=args.data_dir,
             limit=args.limit,
             epochs=1,

@@ -34,7 +34,7 @@ import tasks as task_registry
 from harness.board import load_board
 from harness.site import build_site
 from harness.store import RunDir, iter_runs
-from harness.task import LoadedData, Task
+from harness.task import LoadedData, ScoringContext, Task
 from harness.types import (
     Completion,
     Counts,
@@ -74,7 +74,7 @@ class SyntheticJudged(Task):
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         return Prompt(messages=[Message(role="user", content=f"prompt {sample.id}")], target="")
 
-    def score(self, prompt: Prompt, completion: Completion) -> Score:
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
         return Score(value=float(len(completion.text) % 2), details={"games": []})
 
 
@@ -92,7 +92,7 @@ class SyntheticCode(Task):
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         return Prompt(messages=[Message(role="user", content=f"problem {sample.id}")], target="")
 
-    def score(self, prompt: Prompt, completion: Completion) -> Score:
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
         return Score(value=0.0, details={"tests": []})
 
 
@@ -282,8 +282,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="keep the runs and site here")
     args = parser.parse_args()
 
-    task_registry.TASKS["arena_hard_bench"] = SyntheticJudged
-    task_registry.TASKS["livecodebench_bench"] = SyntheticCode
+    task_registry.TASKS["arena_hard_bench"] = (SyntheticJudged, {})
+    task_registry.TASKS["livecodebench_bench"] = (SyntheticCode, {})
     work = args.workdir or Path(tempfile.mkdtemp(prefix="site-bench-"))
     try:
         runs = work / "results"

@@ -175,7 +175,7 @@ def _read_candidates(
     candidates: dict[tuple[str, str], list[_Candidate]] = {}
     skipped: list[dict[str, Any]] = []
     for run_dir in iter_runs(runs_root):
-        task_name, entry = run_dir.path.parent.parent.name, run_dir.path.parent.name
+        task_name, entry = run_dir.task, run_dir.entry
         if task_name not in task_names or entry not in entries:
             continue
         try:
@@ -277,7 +277,7 @@ def _run_cell(
     spec = result.spec
     metric = result.metrics[board.metric(column)]
     row = _base_cell(board, entry, column)
-    source = "imported" if result.imported is not None else "run"
+    source = "run" if result.provenance == "run" else "imported"
     epochs = max(spec.epochs, 1)
     samples = math.ceil(metric.n / epochs)
     planned = result.counts.planned // epochs
@@ -339,7 +339,7 @@ def _value(result: RunResult, name: str) -> float | None:
 
 def _run_provenance(result: RunResult) -> str:
     spec = result.spec
-    if result.imported is not None and spec.backend == "external":
+    if result.imported is not None and result.provenance == "reported":
         info = result.imported
         window = [spec.task_params.get("start_date"), spec.task_params.get("end_date")]
         scope = f" between {window[0] or '…'} and {window[1] or '…'}" if any(window) else ""

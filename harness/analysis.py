@@ -87,7 +87,7 @@ def runs_df(
             "entry": spec.entry,
             "model": spec.model,
             "backend": spec.backend,
-            "source": "imported" if result.imported else "run",
+            "source": result.provenance,
             "spec_hash": result.spec_hash,
             "status": result.status,
             "headline": result.headline,

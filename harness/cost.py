@@ -32,9 +32,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from harness.backends import GenerationRequest
 from harness.config import Price
-from harness.types import Completion, Usage
+from harness.types import Completion, GenerationRequest, Usage
 
 MILLION = 1_000_000
 TEMPLATE_TOKENS_PER_MESSAGE = 8

@@ -12,10 +12,9 @@ from pathlib import Path
 from harness.board import Board, run_mismatch
 from harness.config import suggest
 from harness.errors import ConfigError, DataError
-from harness.importer import file_sha256, import_run
-from harness.runner import ProgressReporter, RunOptions, execute, plan_run
-from harness.store import readable_runs
-from harness.task import get_task
+from harness.importers import REPORTED_IMPORTERS, import_run
+from harness.runner import ClientPool, ProgressReporter, RunOptions, execute, plan_run
+from harness.store import file_sha256, readable_runs
 
 
 def runnable_entries(board: Board) -> list[str]:
@@ -37,8 +36,6 @@ def _already_imported(board: Board, runs_root: Path, column: str, entry: str, sh
 
 
 def import_published(board: Board, runs_root: Path, data_dir: Path | None) -> Iterator[str]:
-    from tasks import REPORTED_IMPORTERS
-
     if board.spec.imports and data_dir is None:
         raise ConfigError(
             f"{board.path} lists published outputs to import; pass --data-dir with the folder they are "
@@ -55,19 +52,16 @@ def import_published(board: Board, runs_root: Path, data_dir: Path | None) -> It
             yield f"already imported: {column.task_name}/{published.entry}/{existing} ({path.name})"
             continue
         if published.importer is not None:
-            window = column.window
             (outcome,) = REPORTED_IMPORTERS[published.importer](
                 path,
-                output_dir=runs_root,
+                runs_root=runs_root,
                 entry=published.entry,
                 model=published.model,
-                start_date=window.start if window else None,
-                end_date=window.end if window else None,
+                options=column.window.params() if column.window else None,
             )
         else:
-            outcome = import_run(
-                get_task(column.task_name), path, published.entry, data_dir=data_dir, output_dir=runs_root
-            )
+            options = RunOptions(runs_root=runs_root, data_dir=data_dir, models=board.models)
+            outcome = import_run(board.task_objects[column.id], path, published.entry, options)
         headline = outcome.result.metrics.get(outcome.result.headline)
         score = f"{headline.value * 100:.1f}" if headline is not None else "-"
         yield (
@@ -97,36 +91,46 @@ def run_entries(
                 f"entry {name!r} is external (known only through published results); it cannot be run."
             )
     options = RunOptions(
-        output_dir=runs_root,
+        runs_root=runs_root,
         data_dir=data_dir,
         limit=limit,
         epochs=epochs,
         generation={"max_tokens": max_tokens},
+        models=board.models,
     )
-    for name in entries:
-        entry = board.models.entries[name]
-        for board_task in board.tasks:
-            window = board_task.window
-            task = get_task(
-                board_task.task_name, {"start_date": window.start, "end_date": window.end} if window else None
-            )
-            try:
-                plan = plan_run(task, entry, options)
-            except DataError as exc:
-                yield f"skipped {board_task.id} for {name}: {exc}"
-                continue
-            mismatch = run_mismatch(board, board_task.id, plan.spec.task_version, plan.spec.task_params)
-            if mismatch is not None:
-                yield f"skipped {board_task.id} for {name}: the registered task gives a run with {mismatch}"
-                continue
-            outcome = execute(plan, options, progress=progress)
-            result = outcome.result
-            headline = result.metrics.get(result.headline)
-            score = f"{headline.value * 100:.1f}" if headline is not None else "-"
-            yield (
-                f"ran {task.name}/{name}/{result.spec_hash}: {result.status}, {result.counts.scored} scored "
-                f"({outcome.generated} generated, {outcome.reused} reused), {result.headline} {score}"
-            )
+    with ClientPool() as clients:
+        for name in entries:
+            for board_task in board.tasks:
+                yield from _run_column(board, board_task.id, name, options, clients, progress)
+
+
+def _run_column(
+    board: Board,
+    column: str,
+    name: str,
+    options: RunOptions,
+    clients: ClientPool,
+    progress: ProgressReporter | None,
+) -> Iterator[str]:
+    """Run one entry on one column, with the column's own task options."""
+    task = board.task_objects[column]
+    try:
+        plan = plan_run(task, board.models.entries[name], options)
+    except DataError as exc:
+        yield f"skipped {column} for {name}: {exc}"
+        return
+    mismatch = run_mismatch(board, column, plan.spec.task_version, plan.spec.task_params)
+    if mismatch is not None:
+        yield f"skipped {column} for {name}: the registered task gives a run with {mismatch}"
+        return
+    outcome = execute(plan, options, progress=progress, client_factory=clients)
+    result = outcome.result
+    headline = result.metrics.get(result.headline)
+    score = f"{headline.value * 100:.1f}" if headline is not None else "-"
+    yield (
+        f"ran {task.name}/{name}/{result.spec_hash}: {result.status}, {result.counts.scored} scored "
+        f"({outcome.generated} generated, {outcome.reused} reused), {result.headline} {score}"
+    )
 
 
 def populate_board(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -50,12 +50,35 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 class RunDir:
+    """One run's directory, `<runs root>/<task>/<entry>/<spec hash>`; the only place that layout is
+    known."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
     @classmethod
     def for_spec(cls, root: Path, task: str, entry: str, spec_hash: str) -> RunDir:
         return cls(root / task / entry / spec_hash)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent.parent.parent
+
+    @property
+    def task(self) -> str:
+        return self.path.parent.parent.name
+
+    @property
+    def entry(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def spec_hash(self) -> str:
+        return self.path.name
+
+    def relative(self) -> str:
+        """`task/entry/hash`, as the runs root sees it."""
+        return f"{self.task}/{self.entry}/{self.spec_hash}"
 
     @property
     def run_path(self) -> Path:
@@ -166,9 +189,7 @@ def readable_runs(
 ) -> Iterator[tuple[RunDir, RunResult]]:
     """The runs under `root` (of one task and entry, when given) whose run.json reads, with it."""
     for run_dir in iter_runs(root):
-        if (task is not None and run_dir.path.parent.parent.name != task) or (
-            entry is not None and run_dir.path.parent.name != entry
-        ):
+        if (task is not None and run_dir.task != task) or (entry is not None and run_dir.entry != entry):
             continue
         try:
             yield run_dir, run_dir.read_result()
@@ -196,5 +217,14 @@ def resolve_run(ref: str, root: Path) -> RunDir:
     )
 
 
-def dump_json(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+def file_sha256(path: Path) -> str:
+    """The hash of a file, or of every file in a folder (names and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

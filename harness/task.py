@@ -1,4 +1,13 @@
-"""The Task contract, seeded randomness, subset selection and the task registry lookup."""
+"""The task contract: what a benchmark module gives (data, prompts, scoring, metrics) and what it
+receives to score (a `ScoringContext`).
+
+A task is configured once, by its options model, and is stateless afterwards: `load()` returns
+everything a run needs (samples, shared prompt prefixes, per-sample resources such as hidden tests),
+and scoring receives that data together with whatever else the task declares in `needs` — a judge
+client (any entry of the models file, called through the run's cache, retries and spending limit),
+the baseline's answers, the sandbox's isolation. So a judged benchmark is one module in `tasks/` plus
+one registry line; neither the runner nor the CLI changes.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +15,23 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.config import ModelEntry, suggest
+from harness.config import ModelEntry
 from harness.errors import ConfigError
 from harness.grading import Grader
+from harness.sandbox import Isolation
 from harness.stats import bootstrap_mean, proportion
 from harness.types import (
     Completion,
     DataRef,
     GenerationConfig,
+    GenerationRequest,
     ImportInfo,
     Metric,
     Prompt,
@@ -28,6 +39,9 @@ from harness.types import (
     SampleRecord,
     Score,
 )
+
+# What a task may ask the runner for when scoring.
+Need = Literal["data", "judge", "baseline", "sandbox"]
 
 
 def derive_seed(seed: int, sample_id: str, epoch: int) -> int:
@@ -74,11 +88,19 @@ def fingerprint(samples: Sequence[Sample], prefixes: dict[str, str]) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedData:
+    """Everything a run of the task needs from its dataset.
+
+    `prefixes` are prompt prefixes shared by many samples (few-shot exemplars), stored once per run;
+    `resources` holds, by sample id, what scoring needs but the stored records do not carry (hidden
+    test cases, reference answers)."""
+
     samples: list[Sample]
     ref: DataRef
     notes: list[str] = field(default_factory=list)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,24 +123,78 @@ class ImportedCompletions:
         return self.epochs or {sample_id: [c] for sample_id, c in self.completions.items()}
 
 
+class Judge(Protocol):
+    """A model that scores answers. Its calls go through the run's request cache, retries, rate limits
+    and spending limit; each completion carries its own usage and `cost_usd` (0 when cached)."""
+
+    @property
+    def entry(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    def complete(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        """Yield `(index, completion)` as each finishes; failures are completions with `error` set."""
+        ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The answers of the entry a task compares against, by sample id, and where they come from."""
+
+    entry: str
+    answers: Mapping[str, Completion]
+    source: str
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What scoring receives. Only what the task declares in `Task.needs` is filled in."""
+
+    data: LoadedData | None = None
+    judge: Judge | None = None
+    baseline: Baseline | None = None
+    isolation: Isolation | None = None
+    workers: int = 1
+
+    def require_data(self, task: str) -> LoadedData:
+        if self.data is None:
+            raise ConfigError(f"task {task!r} scores with its loaded data; declare 'data' in its needs.")
+        return self.data
+
+    def require_judge(self, task: str) -> Judge:
+        if self.judge is None:
+            raise ConfigError(f"task {task!r} needs a judge: give one with -T judge=ENTRY.")
+        return self.judge
+
+    def require_baseline(self, task: str) -> Baseline:
+        if self.baseline is None:
+            raise ConfigError(f"task {task!r} needs a baseline: give one with -T baseline=ENTRY.")
+        return self.baseline
+
+    def require_isolation(self, task: str) -> Isolation:
+        if self.isolation is None:
+            raise ConfigError(f"task {task!r} executes answers; declare 'sandbox' in its needs.")
+        return self.isolation
+
+
 class TaskOptions(BaseModel):
-    """Base of a task's options (set on the command line). Fields in `runtime_fields` change how a run
-    is carried out, not what it measures, and stay out of the run's identity."""
+    """Base of a task's options: the single declaration behind `-T key=value`, a board column's
+    `params` and re-scoring. Fields in `runtime_fields` change how a run is carried out, not what it
+    measures, and stay out of the run's identity. A field named `judge` or `baseline` names an entry
+    the runner resolves for scoring."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     runtime_fields: ClassVar[frozenset[str]] = frozenset()
 
 
-def option_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+class NoOptions(TaskOptions):
+    """A task that takes no options."""
 
 
 class Task(ABC):
-    """One benchmark: how to load its data, prompt a sample, score an answer and aggregate scores.
-
-    Instances are created per use (tasks may keep the data they loaded, such as few-shot exemplars).
-    """
+    """One benchmark: how to load its data, prompt a sample, score an answer and aggregate scores."""
 
     name: str
     version: str
@@ -128,21 +204,33 @@ class Task(ABC):
     # Whether prompts and completions may be shown on a public site (some datasets ask that their
     # questions never appear online in plain text).
     publish_samples: bool = True
+    options_model: ClassVar[type[TaskOptions]] = NoOptions
+    needs: ClassVar[frozenset[Need]] = frozenset()
 
-    options_model: ClassVar[type[TaskOptions] | None] = None
-    # Whether scoring needs the task's data loaded (test cases that are not stored in the records).
-    scoring_needs_data: ClassVar[bool] = False
-
-    def apply_options(self, options: TaskOptions) -> None:
-        """Take the validated options (only called for tasks with an `options_model`)."""
-        raise NotImplementedError(f"task {self.name!r} declares options but does not apply them")
-
-    def generation_defaults(self) -> GenerationConfig:
-        return GenerationConfig()
+    def __init__(self, options: TaskOptions | None = None) -> None:
+        self.options = options if options is not None else self.options_model()
+        if not isinstance(self.options, self.options_model):
+            raise TypeError(f"{type(self).__name__} takes {self.options_model.__name__}")
 
     def params(self) -> dict[str, Any]:
         """Task settings that change what is evaluated; they are part of the run's identity."""
-        return {}
+        dumped = self.options.model_dump(mode="json", exclude=set(self.options.runtime_fields))
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in dumped.items()}
+
+    @property
+    def judge(self) -> str | None:
+        """The entry that judges this task's answers, when its options name one."""
+        value = getattr(self.options, "judge", None)
+        return str(value) if value is not None else None
+
+    @property
+    def baseline(self) -> str | None:
+        """The entry whose answers this task compares against, when its options name one."""
+        value = getattr(self.options, "baseline", None)
+        return str(value) if value is not None else None
+
+    def generation_defaults(self) -> GenerationConfig:
+        return GenerationConfig()
 
     def samples_for_entry(
         self, samples: Sequence[Sample], entry: ModelEntry | None
@@ -151,10 +239,6 @@ class Task(ABC):
         (e.g. a knowledge cutoff). Default: all samples."""
         return list(samples), {}
 
-    def grader(self) -> Grader | None:
-        """A concurrent grader for slow scorers (sandboxed execution); None scores inline by `score`."""
-        return None
-
     @abstractmethod
     def load(self, data_dir: Path | None) -> LoadedData:
         """Load all samples, from `data_dir` when given, else from the hub at the pinned revision."""
@@ -162,12 +246,14 @@ class Task(ABC):
     @abstractmethod
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt: ...
 
-    def prompt_prefixes(self) -> dict[str, str]:
-        """Shared prompt prefixes (few-shot exemplars) by key; stored once per run."""
-        return {}
-
     @abstractmethod
-    def score(self, prompt: Prompt, completion: Completion) -> Score: ...
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
+        """Score one answer now."""
+
+    def scorer(self, context: ScoringContext) -> Grader | None:
+        """A concurrent scorer for slow scoring (sandboxed execution, judge calls); None scores each
+        answer inline with `score`."""
+        return None
 
     def aggregate(
         self, records: Sequence[SampleRecord]
@@ -193,56 +279,39 @@ class Task(ABC):
             "unparsed_rate": proportion([r.score is not None and not r.score.parsed for r in scored]),
         }
 
-    def import_completions(self, path: Path, samples: dict[str, Sample]) -> ImportedCompletions:
+    def import_completions(self, path: Path, loaded: LoadedData) -> ImportedCompletions:
         raise ConfigError(f"task {self.name!r} has no importer for published outputs.")
 
 
-def task_names() -> list[str]:
-    from tasks import TASKS
+class OptionsError(ConfigError):
+    """Task options that do not validate; `problems` pairs each offending key (None: the whole set)
+    with its message, so a board can point at the line of each."""
 
-    return sorted(TASKS)
+    def __init__(self, task: str, problems: list[tuple[str | None, str]], accepted: Sequence[str]) -> None:
+        self.task = task
+        self.problems = problems
+        self.accepted = list(accepted)
+        listed = "; ".join(f"{key}: {message}" if key else message for key, message in problems)
+        super().__init__(f"task {task!r}: invalid options ({listed}).")
 
 
-def get_task(name: str, options: Mapping[str, Any] | None = None) -> Task:
-    """The task `name`, configured with `options` (validated by the task's options model; an option
-    the task does not take is an error)."""
-    from tasks import TASKS
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
-    factory = TASKS.get(name)
-    if factory is None:
-        raise ConfigError(f"unknown task {name!r}.{suggest(name, list(TASKS))}")
-    task = factory()
-    given = {key: value for key, value in (options or {}).items() if value is not None}
-    if not given:
-        if task.options_model is not None:
-            task.apply_options(task.options_model())
-        return task
-    model = task.options_model
-    flags = ", ".join(option_flag(key) for key in sorted(given))
-    if model is None:
-        raise ConfigError(f"{flags} does not apply to task {name!r} (it takes no options).")
+
+def validate_options(task: str, model: type[OptionsT], given: Mapping[str, Any]) -> OptionsT:
+    """`given` (from -T key=value, a board's params or a run's task_params) as the task's options."""
+    accepted = sorted(model.model_fields)
     unknown = sorted(set(given) - set(model.model_fields))
     if unknown:
-        accepted = ", ".join(option_flag(key) for key in sorted(model.model_fields))
-        raise ConfigError(
-            f"{', '.join(option_flag(k) for k in unknown)} does not apply to task {name!r} "
-            f"(it takes {accepted})."
-        )
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no options"
+        raise OptionsError(task, [(key, f"unknown option ({takes})") for key in unknown], accepted)
     try:
-        validated = model.model_validate(given)
+        return model.model_validate(dict(given))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{option_flag(str(error['loc'][0])) if error['loc'] else 'options'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ConfigError(f"task {name!r}: invalid option ({problems}).") from exc
-    task.apply_options(validated)
-    return task
+        problems = [(str(error["loc"][0]) if error["loc"] else None, error["msg"]) for error in exc.errors()]
+        raise OptionsError(task, problems, accepted) from exc
 
 
-def identity_options(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The options stored in a run's `task_params` that configure `task` (for re-scoring a run)."""
-    model = task.options_model
-    if model is None:
-        return {}
+def identity_options(model: type[TaskOptions], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a run's `task_params` that are options of the task (to configure it again)."""
     return {key: value for key, value in params.items() if key in model.model_fields}

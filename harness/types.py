@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
+# Where a run's numbers come from: generated and scored here, published outputs scored here, or
+# per-sample results reported by others (nothing here to score).
+Provenance = Literal["run", "imported", "reported"]
 
-SCHEMA_VERSION = 1
+# 2: `provenance` is stored; `backend_info` is typed; judge usage is counted apart from the entry's.
+SCHEMA_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -44,6 +49,21 @@ class GenerationConfig(_Strict):
         data = self.model_dump()
         data.update({k: v for k, v in overrides.items() if v is not None})
         return GenerationConfig.model_validate(data)
+
+
+class GenerationRequest(BaseModel):
+    """One chat request. The seed in `config` is already specific to its (sample, epoch)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    messages: list[Message]
+    config: GenerationConfig
+
+
+def check_date_window(start: date | None, end: date | None, *, what: str = "date window") -> None:
+    """The one rule for a date window: either bound may be open; the start is not after the end."""
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"{what}: start {start} is after end {end}")
 
 
 class Usage(_Strict):
@@ -111,10 +131,15 @@ class Prompt(_Strict):
 
 
 class Score(_Strict):
+    """How one completion scored. `judge_usage` / `judge_cost_usd` count the calls a judge made to
+    score it (None when no judge was asked); they are never part of the entry's own usage."""
+
     value: float
     extracted: str | None = None
     parsed: bool = True
     details: dict[str, Any] = Field(default_factory=dict)
+    judge_usage: Usage | None = None
+    judge_cost_usd: float | None = None
 
 
 class SampleRecord(_Strict):
@@ -151,6 +176,16 @@ class DataRef(_Strict):
     fingerprint: str = ""
 
 
+class ReportedModel(_Strict):
+    """How the source of reported results names and describes the model."""
+
+    display_name: str
+    model_name: str | None = None
+    style: str | None = None
+    release_date: str | None = None
+    link: str | None = None
+
+
 class ImportInfo(_Strict):
     source_file: str
     source_sha256: str
@@ -159,6 +194,7 @@ class ImportInfo(_Strict):
     skipped_malformed: int = 0
     skipped_unknown_id: int = 0
     skipped_duplicate: int = 0
+    reported_model: ReportedModel | None = None
 
 
 class RunSpec(_Strict):
@@ -209,12 +245,68 @@ class Timings(_Strict):
     scoring_s: float = 0.0
 
 
+class ManagedServerInfo(_Strict):
+    kind: str
+    port: int
+    command: list[str]
+    startup_s: float
+
+
+SettingValue = str | int | float | bool | None
+
+
+class BackendInfo(_Strict):
+    """Facts about the backend that produced a run's completions, recorded in run.json.
+
+    `settings` holds what is specific to one backend (context size, threads, parallelism); the named
+    fields are shared by several."""
+
+    backend: str
+    library: str | None = None
+    library_version: str | None = None
+    transport: str | None = None
+    endpoint: str | None = None
+    model_file: str | None = None
+    concurrency: int | None = None
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    request_timeout_s: float | None = None
+    max_retries: int | None = None
+    sampling: str | None = None
+    managed_server: ManagedServerInfo | None = None
+    settings: dict[str, SettingValue] = Field(default_factory=dict)
+
+
+# Keys of schema-1 `backend_info` dicts and where they live now.
+_V1_LIBRARIES = {"llama_cpp_python": "llama-cpp-python", "anthropic": "anthropic"}
+_V1_REPORTED = ("display_name", "model_name", "model_style", "release_date", "link", "source")
+
+
+def _backend_info_v1(info: dict[str, Any]) -> dict[str, Any]:
+    named = set(BackendInfo.model_fields) - {"library", "library_version", "settings"}
+    upgraded: dict[str, Any] = {"backend": info.get("backend", "unknown"), "settings": {}}
+    for key, value in info.items():
+        if key in _V1_LIBRARIES:
+            upgraded["library"], upgraded["library_version"] = _V1_LIBRARIES[key], value
+        elif key in named:
+            upgraded[key] = value
+        elif key in _V1_REPORTED:
+            continue
+        elif isinstance(value, (str, int, float, bool)) or value is None:
+            upgraded["settings"][key] = value
+        else:
+            upgraded["settings"][key] = json.dumps(value, sort_keys=True)
+    return upgraded
+
+
 class RunResult(_Strict):
-    """The content of `run.json`."""
+    """The content of `run.json`. `usage` and `cost_usd` are the entry's; a judge's calls are counted
+    in `judge_usage` and `judge_cost_usd`."""
 
     schema_version: int = SCHEMA_VERSION
     spec: RunSpec
     spec_hash: str
+    provenance: Provenance = "run"
     status: RunStatus
     headline: str = "accuracy"
     metrics: dict[str, Metric] = Field(default_factory=dict)
@@ -222,11 +314,41 @@ class RunResult(_Strict):
     counts: Counts = Field(default_factory=Counts)
     usage: Usage = Field(default_factory=Usage)
     cost_usd: float | None = None
+    judge_usage: Usage | None = None
+    judge_cost_usd: float | None = None
     timings: Timings = Field(default_factory=Timings)
     prompt_prefixes: dict[str, str] = Field(default_factory=dict)
-    backend_info: dict[str, Any] = Field(default_factory=dict)
+    backend_info: BackendInfo | None = None
     # How answers were graded when grading executes them (isolation level, workers, limits).
     grading: dict[str, Any] = Field(default_factory=dict)
     imported: ImportInfo | None = None
     notes: list[str] = Field(default_factory=list)
     harness_version: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read run.json files written with schema 1 (no provenance, untyped backend info)."""
+        if not isinstance(data, dict) or data.get("schema_version", SCHEMA_VERSION) >= SCHEMA_VERSION:
+            return data
+        data = dict(data)
+        imported = data.get("imported")
+        info = data.get("backend_info") or None
+        if "provenance" not in data:
+            backend = (data.get("spec") or {}).get("backend")
+            data["provenance"] = "reported" if backend == "external" else "imported" if imported else "run"
+        if isinstance(imported, dict) and isinstance(info, dict) and "display_name" in info:
+            release = info.get("release_date")
+            data["imported"] = {
+                **imported,
+                "reported_model": {
+                    "display_name": str(info["display_name"]),
+                    "model_name": info.get("model_name"),
+                    "style": info.get("model_style"),
+                    "release_date": str(release) if release is not None else None,
+                    "link": info.get("link"),
+                },
+            }
+        data["backend_info"] = _backend_info_v1(info) if isinstance(info, dict) else None
+        data["schema_version"] = SCHEMA_VERSION
+        return data

@@ -22,5 +22,7 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# Layers point one way (the contracts are in pyproject.toml).
+.venv/bin/lint-imports
 # The sandbox tests must fail, not skip, where no sandbox works.
 HARNESS_REQUIRE_SANDBOX=1 .venv/bin/python -m pytest -q "$@"

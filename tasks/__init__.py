@@ -1,25 +1,48 @@
-"""The benchmark registry: one module per benchmark, registered here explicitly."""
+"""The benchmark registry: one module per benchmark, registered here explicitly.
+
+A registration is a task class and the fixed constructor arguments of its variant; a variant's options
+(`-T key=value`, a board column's `params`) are validated by the class's options model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
 
-from harness.runner import RunOutcome
-from harness.task import Task
+from harness.config import suggest
+from harness.errors import ConfigError
+from harness.task import Task, TaskOptions, validate_options
 from tasks.gpqa import GPQADiamond
 from tasks.livecodebench import LiveCodeBench
-from tasks.livecodebench_leaderboard import import_leaderboard
 from tasks.mmlu_pro import MMLUPro
 
-TASKS: dict[str, Callable[[], Task]] = {
-    "mmlu_pro": lambda: MMLUPro(shots=5),
-    "mmlu_pro_0shot": lambda: MMLUPro(shots=0),
-    "gpqa_diamond": GPQADiamond,
-    "livecodebench": LiveCodeBench,
+TASKS: dict[str, tuple[type[Task], dict[str, Any]]] = {
+    "mmlu_pro": (MMLUPro, {"shots": 5}),
+    "mmlu_pro_0shot": (MMLUPro, {"shots": 0}),
+    "gpqa_diamond": (GPQADiamond, {}),
+    "livecodebench": (LiveCodeBench, {}),
 }
 
-# Results reported by others (nothing to score): `harness import NAME FILE` makes one run per model.
-# Each is called as importer(path, output_dir=..., entry=..., model=..., start_date=..., end_date=...).
-REPORTED_IMPORTERS: dict[str, Callable[..., list[RunOutcome]]] = {
-    "livecodebench_leaderboard": import_leaderboard,
-}
+
+def task_names() -> list[str]:
+    return sorted(TASKS)
+
+
+def task_class(name: str) -> type[Task]:
+    registered = TASKS.get(name)
+    if registered is None:
+        raise ConfigError(f"unknown task {name!r}.{suggest(name, list(TASKS))}")
+    return registered[0]
+
+
+def options_model(name: str) -> type[TaskOptions]:
+    return task_class(name).options_model
+
+
+def get_task(name: str, options: Mapping[str, Any] | None = None) -> Task:
+    """The task `name`, configured with `options` (validated by its options model: an option the task
+    does not take, or a bad value, is an error naming the option)."""
+    cls = task_class(name)
+    given = {key: value for key, value in (options or {}).items() if value is not None}
+    validated = validate_options(name, cls.options_model, given)
+    return cls(validated, **TASKS[name][1])

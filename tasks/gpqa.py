@@ -37,7 +37,7 @@ from typing import Any
 
 from harness.errors import DataError
 from harness.hub import hub_error, hub_token, load_hub_split
-from harness.task import LoadedData, Task, derive_seed
+from harness.task import LoadedData, ScoringContext, Task, derive_seed
 from harness.types import Completion, DataRef, GenerationConfig, Message, Prompt, Sample, Score
 
 HUB_DATASET = "Idavidrein/gpqa"
@@ -145,7 +145,7 @@ class GPQADiamond(Task):
         )
         return Prompt(messages=[Message(role="user", content=content)], target=target, choices=choices)
 
-    def score(self, prompt: Prompt, completion: Completion) -> Score:
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
         letter = extract_answer(completion.text)
         return Score(
             value=1.0 if letter == prompt.target else 0.0, extracted=letter, parsed=letter is not None

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -46,15 +45,15 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.config import ModelEntry
 from harness.errors import ConfigError, DataError
 from harness.grading import Grader
 from harness.hub import hub_error, hub_token
-from harness.sandbox import Isolation, Limits, Sandbox, select_isolation
+from harness.sandbox import Limits, Sandbox
 from harness.stats import bootstrap_mean, pass_at_k_metric, proportion
-from harness.task import ImportedCompletions, LoadedData, Task, TaskOptions
+from harness.task import ImportedCompletions, LoadedData, Need, ScoringContext, Task, TaskOptions
 from harness.types import (
     Completion,
     DataRef,
@@ -66,6 +65,7 @@ from harness.types import (
     Sample,
     SampleRecord,
     Score,
+    check_date_window,
 )
 from tasks.livecodebench_grading import (
     DEFAULT_TIMEOUT_S,
@@ -119,7 +119,7 @@ def release_files(release: str) -> list[str]:
     match = RELEASE_PATTERN.match(release)
     if match is None:
         raise ConfigError(
-            f"--release {release!r}: use release_v1 ... release_v6 (cumulative), v1 ... v6 (one "
+            f"release {release!r}: use release_v1 ... release_v6 (cumulative), v1 ... v6 (one "
             "increment) or vA_vB (increments A to B)."
         )
     if match.group(2):
@@ -129,12 +129,12 @@ def release_files(release: str) -> list[str]:
     else:
         first, last = int(match.group(4)), int(match.group(5))
         if first > last:
-            raise ConfigError(f"--release {release!r}: the first increment must not be after the last.")
+            raise ConfigError(f"release {release!r}: the first increment must not be after the last.")
     return ["test.jsonl" if n == 1 else f"test{n}.jsonl" for n in range(first, last + 1)]
 
 
 class LiveCodeBenchOptions(TaskOptions):
-    runtime_fields: ClassVar[frozenset[str]] = frozenset({"workers", "unsandboxed", "test_timeout"})
+    runtime_fields: ClassVar[frozenset[str]] = frozenset({"test_timeout"})
 
     release: str = DEFAULT_RELEASE
     start_date: date | None = None
@@ -142,14 +142,20 @@ class LiveCodeBenchOptions(TaskOptions):
     platform: tuple[Platform, ...] | None = None
     difficulty: tuple[Difficulty, ...] | None = None
     contamination_free: bool = False
-    workers: int | None = Field(default=None, ge=1, le=256)
-    unsandboxed: bool = False
     test_timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _window(self) -> LiveCodeBenchOptions:
+        check_date_window(self.start_date, self.end_date, what="start_date/end_date")
+        return self
 
     @field_validator("release")
     @classmethod
     def _known_release(cls, value: str) -> str:
-        release_files(value)
+        try:
+            release_files(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("platform", "difficulty", mode="before")
@@ -377,21 +383,8 @@ class LiveCodeBench(Task):
     headline = "pass_at_1"
     default_epochs = 10
     options_model = LiveCodeBenchOptions
-    scoring_needs_data = True
-
-    def __init__(self) -> None:
-        self.options = LiveCodeBenchOptions()
-        self._problems: dict[str, ProblemTests] = {}
-
-    def apply_options(self, options: TaskOptions) -> None:
-        assert isinstance(options, LiveCodeBenchOptions)
-        if options.start_date and options.end_date and options.start_date > options.end_date:
-            raise ConfigError(f"--start-date {options.start_date} is after --end-date {options.end_date}.")
-        self.options = options
-
-    def params(self) -> dict[str, Any]:
-        dumped = self.options.model_dump(mode="json", exclude=set(self.options.runtime_fields))
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in dumped.items()}
+    needs: ClassVar[frozenset[Need]] = frozenset({"data", "sandbox"})
+    options: LiveCodeBenchOptions
 
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig(temperature=0.2, top_p=0.95, max_tokens=2000)
@@ -418,8 +411,7 @@ class LiveCodeBench(Task):
                 f"LiveCodeBench: no problems left after the filters ({self._describe_filters()}) among "
                 f"{len(rows)} rows."
             )
-        self._problems = problems
-        return LoadedData(samples=samples, ref=ref, notes=notes)
+        return LoadedData(samples=samples, ref=ref, notes=notes, resources=problems)
 
     def _describe_filters(self) -> str:
         o = self.options
@@ -472,32 +464,25 @@ class LiveCodeBench(Task):
             },
         )
 
-    def _isolation_and_workers(self) -> tuple[Isolation, int]:
-        isolation = select_isolation(unsandboxed_ok=self.options.unsandboxed)
-        workers = self.options.workers or max(1, os.cpu_count() or 1)
-        return isolation, workers
-
-    def grader(self) -> Grader:
-        if not self._problems:
-            raise DataError(
-                "LiveCodeBench: load the problems before grading (their tests are not in the records)."
-            )
-        isolation, workers = self._isolation_and_workers()
+    def scorer(self, context: ScoringContext) -> Grader:
         return LiveCodeBenchGrader(
-            self._problems, isolation, workers=workers, timeout_s=self.options.test_timeout
+            _problems(context, self.name),
+            context.require_isolation(self.name),
+            workers=context.workers,
+            timeout_s=self.options.test_timeout,
         )
 
-    def score(self, prompt: Prompt, completion: Completion) -> Score:
-        """Grade one answer here and now (the runner grades through `grader()`, in parallel)."""
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
+        """Grade one answer here and now (the runner grades through `scorer()`, in parallel)."""
         code = answer_code(prompt, completion)
         if not code.strip():
             return no_code_score()
         question_id = str(prompt.metadata["question_id"])
-        if question_id not in self._problems:
+        problems = _problems(context, self.name)
+        if question_id not in problems:
             raise DataError(f"LiveCodeBench: problem {question_id!r} is not loaded.")
-        isolation, _ = self._isolation_and_workers()
-        job = GradeJob(question_id, code, self._problems[question_id], self.options.test_timeout, Limits())
-        return grade_program(job, Sandbox(isolation))
+        job = GradeJob(question_id, code, problems[question_id], self.options.test_timeout, Limits())
+        return grade_program(job, Sandbox(context.require_isolation(self.name)))
 
     def summarize(self, scored: Sequence[SampleRecord]) -> dict[str, Metric]:
         graded = [r for r in scored if r.score is not None]
@@ -523,10 +508,11 @@ class LiveCodeBench(Task):
             metrics[f"{verdict}_rate"] = proportion([v == verdict for v in verdicts])
         return metrics
 
-    def import_completions(self, path: Path, samples: dict[str, Sample]) -> ImportedCompletions:
+    def import_completions(self, path: Path, loaded: LoadedData) -> ImportedCompletions:
         """Programs generated elsewhere in upstream's custom-evaluator format: a JSON list of
         `{"question_id": ..., "code_list": [code, ...]}`, the code already extracted (several codes
         per problem are its samples)."""
+        samples = {sample.id: sample for sample in loaded.samples}
         if not path.is_file():
             raise ConfigError(f"{path}: expected a JSON file in the custom-evaluator format.")
         try:
@@ -593,6 +579,11 @@ class LiveCodeBench(Task):
                 f"{missing} loaded problems have no programs in {path.name}; they are not graded."
             )
         return imported
+
+
+def _problems(context: ScoringContext, task: str) -> dict[str, ProblemTests]:
+    problems: dict[str, ProblemTests] = dict(context.require_data(task).resources)
+    return problems
 
 
 def _row_selected(row: dict[str, Any], options: LiveCodeBenchOptions, where: str) -> bool:

@@ -41,7 +41,7 @@ from harness.errors import ConfigError, DataError
 from harness.hub import hub_error, load_hub_split
 from harness.reasoning import split_reasoning
 from harness.stats import bootstrap_mean
-from harness.task import ImportedCompletions, LoadedData, Task
+from harness.task import ImportedCompletions, LoadedData, ScoringContext, Task, TaskOptions
 from harness.types import (
     Completion,
     DataRef,
@@ -134,11 +134,12 @@ def local_layout() -> str:
 class MMLUPro(Task):
     dataset = HUB_DATASET
 
-    def __init__(self, shots: int = NUM_SHOTS) -> None:
+    version = "1"
+
+    def __init__(self, options: TaskOptions | None = None, *, shots: int = NUM_SHOTS) -> None:
+        super().__init__(options)
         self.shots = shots
         self.name = "mmlu_pro" if shots == NUM_SHOTS else f"mmlu_pro_{shots}shot"
-        self.version = "1"
-        self._prefixes: dict[str, str] = {}
 
     def params(self) -> dict[str, Any]:
         return {"shots": self.shots}
@@ -166,19 +167,17 @@ class MMLUPro(Task):
                     f"{row['answer_index']}; scored against the answer letter, as upstream does."
                 )
             samples.append(Sample(id=str(row["question_id"]), category=str(row["category"]), data=data))
+        prefixes: dict[str, str] = {}
         if self.shots:
-            for category in {s.category for s in samples}:
-                shots = exemplars.get(str(category), [])[: self.shots]
+            for category in sorted({str(s.category) for s in samples}):
+                shots = exemplars.get(category, [])[: self.shots]
                 if len(shots) < self.shots:
                     raise DataError(
                         f"MMLU-Pro: the validation split has {len(shots)} exemplars for {category!r}, "
                         f"{self.shots} are needed."
                     )
-                self._prefixes[str(category)] = header(str(category)) + "".join(map(format_exemplar, shots))
-        return LoadedData(samples=samples, ref=ref)
-
-    def prompt_prefixes(self) -> dict[str, str]:
-        return dict(self._prefixes)
+                prefixes[category] = header(category) + "".join(map(format_exemplar, shots))
+        return LoadedData(samples=samples, ref=ref, prefixes=prefixes)
 
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         data = sample.data
@@ -192,7 +191,7 @@ class MMLUPro(Task):
             metadata={"note": data["note"]} if "note" in data else {},
         )
 
-    def score(self, prompt: Prompt, completion: Completion) -> Score:
+    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
         letter, step = extract_answer(completion.text)
         return Score(
             value=1.0 if letter == prompt.target else 0.0,
@@ -215,8 +214,9 @@ class MMLUPro(Task):
         metrics["accuracy_chance_fallback"] = bootstrap_mean(fallback)
         return metrics
 
-    def import_completions(self, path: Path, samples: dict[str, Sample]) -> ImportedCompletions:
+    def import_completions(self, path: Path, loaded: LoadedData) -> ImportedCompletions:
         """Published MMLU-Pro outputs: a zipped JSON list, a `*_result.json` file, or a folder of them."""
+        samples = {sample.id: sample for sample in loaded.samples}
         read = malformed = unknown = duplicate = 0
         key_differs = 0
         completions: dict[str, Completion] = {}

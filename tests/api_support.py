@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import ModelEntry, Price
-from harness.runner import Plan, RunOptions, request_for
+from harness.runner import Plan, RunOptions
+from harness.runner.plan import request_for
 from tests.fault_server import FaultServer
 
 KEY_ENV = "FAULT_API_KEY"
@@ -62,4 +63,4 @@ def files_containing(root: Path, needle: str) -> list[Path]:
 
 def run_options(output_dir: Path, data_dir: Path, **fields: Any) -> RunOptions:
     fields.setdefault("generation", {"max_tokens": 64})
-    return RunOptions(output_dir=output_dir, data_dir=data_dir, **fields)
+    return RunOptions(runs_root=output_dir, data_dir=data_dir, **fields)

@@ -13,7 +13,8 @@ import pytest
 
 from harness.backends import ModelClient, make_client
 from harness.config import ModelEntry, get_entry, load_models
-from harness.task import Task, get_task
+from harness.task import Task
+from tasks import get_task
 from tests.fault_server import FaultServer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,15 +7,18 @@ hostile text (markup that would execute if the site inserted it as HTML).
 
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 from pathlib import Path
 
 from harness.config import ModelEntry
-from harness.importer import import_run
-from harness.runner import RunOptions, Session, build_result, execute, plan_run, score_record
+from harness.importers import import_run
+from harness.runner import RunOptions, execute, plan_run
+from harness.runner.generate import score_inline
+from harness.runner.results import build_result, write_run
 from harness.store import RunDir
-from harness.task import get_task
-from harness.types import Completion, SampleRecord, Usage
+from harness.task import ScoringContext
+from harness.types import BackendInfo, Completion, SampleRecord, Usage
+from tasks import get_task
 
 HOSTILE_ENTRY = "hostile-model"
 # Would run script if inserted as HTML anywhere: a script element, an onerror handler, a closing tag.
@@ -84,11 +87,11 @@ reported:
 def import_published(runs: Path, data: Path) -> None:
     task = get_task("mmlu_pro")
     for entry, relative in IMPORTS.items():
-        import_run(task, data / relative, entry, data_dir=data, output_dir=runs)
+        import_run(task, data / relative, entry, RunOptions(runs_root=runs, data_dir=data))
 
 
 def run_embedded(runs: Path, data: Path, entry: ModelEntry) -> None:
-    options = RunOptions(output_dir=runs, data_dir=data, limit=2, epochs=1, generation={"max_tokens": 16})
+    options = RunOptions(runs_root=runs, data_dir=data, limit=2, epochs=1, generation={"max_tokens": 16})
     execute(plan_run(get_task("gpqa_diamond"), entry, options), options)
 
 
@@ -97,7 +100,7 @@ def write_hostile_run(
 ) -> RunDir:
     """A run of `entry` on MMLU-Pro whose completions, reasoning and score details are hostile markup."""
     task = get_task("mmlu_pro")
-    options = RunOptions(output_dir=runs, data_dir=data, limit=limit, epochs=1)
+    options = RunOptions(runs_root=runs, data_dir=data, limit=limit, epochs=1)
     plan = plan_run(task, entry, options)
     if task_version is not None:
         plan.spec = plan.spec.model_copy(update={"task_version": task_version})
@@ -111,7 +114,7 @@ def write_hostile_run(
             latency_s=0.5,
             model="hostile/model",
         )
-        record = score_record(
+        record = score_inline(
             task,
             SampleRecord(
                 sample_id=item.sample.id,
@@ -119,6 +122,7 @@ def write_hostile_run(
                 prompt=item.prompt,
                 completion=completion,
             ),
+            ScoringContext(),
         )
         assert record.score is not None
         details = {
@@ -131,10 +135,8 @@ def write_hostile_run(
         }
         record = record.model_copy(update={"score": record.score.model_copy(update={"details": details})})
         records[item.key] = record
-    spec_hash = plan.spec.spec_hash()
-    run_dir = RunDir.for_spec(runs, task.name, entry.id, spec_hash)
-    session = Session(started=time.perf_counter(), plan_s=0.0)
+    run_dir = RunDir.for_spec(runs, task.name, entry.id, plan.spec.spec_hash())
+    plan.source = replace(plan.source, backend_info=BackendInfo(backend="test"))
     with run_dir.lock():
-        run_dir.rewrite_records(records.values())
-        run_dir.write_result(build_result(plan, spec_hash, records, None, session, {"backend": "test"}, 0.05))
+        write_run(run_dir, build_result(plan, records, max_error_rate=0.05), list(records.values()))
     return run_dir

@@ -23,11 +23,7 @@ def data(site_world: SiteWorld):  # type: ignore[no-untyped-def]
 
 
 def run_of(site_world: SiteWorld, task: str, entry: str) -> list[RunDir]:
-    return [
-        r
-        for r in iter_runs(site_world.runs)
-        if r.path.parent.parent.name == task and r.path.parent.name == entry
-    ]
+    return [r for r in iter_runs(site_world.runs) if r.task == task and r.entry == entry]
 
 
 def test_one_row_per_entry_and_task(data) -> None:  # type: ignore[no-untyped-def]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends import GenerationRequest, make_client
+from harness.backends import make_client
 from harness.errors import ConfigError
-from harness.types import Completion, GenerationConfig, Message
+from harness.types import Completion, GenerationConfig, GenerationRequest, Message
 from tests.api_support import KEY, api_entry
 from tests.fault_server import ANSWER, Fault, FaultServer
 

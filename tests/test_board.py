@@ -144,34 +144,62 @@ def test_value_checks_and_duplicate_keys(tmp_path: Path) -> None:
     assert "duplicate key 'title'" in error_of(write_board(tmp_path, duplicate))
     twice = MINIMAL.replace("[smollm2, gpt-4o]", "[smollm2, smollm2]")
     assert "listed twice" in error_of(write_board(tmp_path, twice))
-    window = MINIMAL.replace(
-        "    chance: 0.25", "    chance: 0.25\n    window: {start: 2025-02-01, end: 2024-08-01}"
-    )
-    assert "after its end" in error_of(write_board(tmp_path, window))
+    window = MINIMAL + "  - id: livecodebench\n    window: {start: 2025-02-01, end: 2024-08-01}\n"
+    assert "start 2025-02-01 is after end 2024-08-01" in error_of(write_board(tmp_path, window))
 
 
-def test_judge_must_be_a_known_entry(tmp_path: Path) -> None:
-    text = MINIMAL.replace("    chance: 0.25", "    chance: 0.25\n    judge: gpt-4.1")
+def test_params_are_the_tasks_options_checked_on_load(tmp_path: Path) -> None:
+    """A column's params and window are validated by the task's options model, at their lines."""
+    typo = MINIMAL + "  - id: livecodebench\n    params: {platfrom: leetcode}\n"
+    message = error_of(write_board(tmp_path, typo))
+    assert "board.yaml:11: task option 'platfrom': unknown option (it takes contamination_free" in message
+    bad_value = MINIMAL + "  - id: livecodebench\n    params:\n      difficulty: trivial\n"
+    assert "board.yaml:12: task option 'difficulty'" in error_of(write_board(tmp_path, bad_value))
+    no_window = MINIMAL.replace("    chance: 0.25", "    chance: 0.25\n    window: {start: 2024-08-01}")
+    message = error_of(write_board(tmp_path, no_window))
+    assert "board.yaml:10: task option 'start_date': unknown option (it takes no options)" in message
+    good = MINIMAL + "  - id: livecodebench\n    params: {platform: leetcode, release: v6}\n"
+    board = load_board(write_board(tmp_path, good))
+    assert board.task_objects["livecodebench"].params()["platform"] == ["leetcode"]
+
+
+@pytest.fixture
+def judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks
+    from tests.judged_task import PairwisePreference
+
+    monkeypatch.setitem(tasks.TASKS, "pairwise_preference", (PairwisePreference, {}))
+
+
+def test_judge_must_be_a_known_entry(tmp_path: Path, judged: None) -> None:
+    text = MINIMAL + "  - id: pairwise_preference\n    params: {judge: gpt-4.1}\n"
     message = error_of(write_board(tmp_path, text))
-    assert "unknown judge entry 'gpt-4.1'" in message
+    assert "board.yaml:11: unknown judge entry 'gpt-4.1'" in message
 
 
-def test_run_matching_never_mixes_variants(tmp_path: Path) -> None:
-    text = MINIMAL.replace(
-        "    chance: 0.25",
-        "    chance: 0.25\n    params: {shots: 0}\n    window: {start: 2024-08-01, end: 2025-02-01}\n"
-        "    judge: gpt-4o\n    version: '2'",
+def test_run_matching_never_mixes_variants(tmp_path: Path, judged: None) -> None:
+    text = MINIMAL + (
+        "  - id: livecodebench\n    params: {platform: leetcode}\n"
+        "    window: {start: 2024-08-01, end: 2025-02-01}\n    version: '2'\n"
+        "  - id: pairwise_preference\n    params: {judge: gpt-4o}\n"
     )
     board = load_board(write_board(tmp_path, text))
-    good = {"shots": 0, "start_date": "2024-08-01", "end_date": "2025-02-01", "judge": "gpt-4o"}
-    assert run_mismatch(board, "gpqa_diamond", "2", good) is None
-    assert run_mismatch(board, "gpqa_diamond", "2", {**good, "judge": "gpt-4o-2024-08-06"}) is None
-    assert "task version 1" in (run_mismatch(board, "gpqa_diamond", "1", good) or "")
-    assert "shots=5" in (run_mismatch(board, "gpqa_diamond", "2", {**good, "shots": 5}) or "")
+    good = {"platform": ["leetcode"], "start_date": "2024-08-01", "end_date": "2025-02-01"}
+    assert run_mismatch(board, "livecodebench", "2", good) is None
+    assert "task version 1" in (run_mismatch(board, "livecodebench", "1", good) or "")
+    assert "platform=None" in (run_mismatch(board, "livecodebench", "2", {**good, "platform": None}) or "")
     assert "date window" in (
-        run_mismatch(board, "gpqa_diamond", "2", {**good, "end_date": "2025-05-01"}) or ""
+        run_mismatch(board, "livecodebench", "2", {**good, "end_date": "2025-05-01"}) or ""
     )
-    assert "judge 'o1'" in (run_mismatch(board, "gpqa_diamond", "2", {**good, "judge": "o1"}) or "")
+    judged_run = {"judge": "gpt-4o", "baseline": "gpt-4-0314", "questions": 20}
+    assert run_mismatch(board, "pairwise_preference", "1", judged_run) is None
+    # A run may name the judge by the entry's model.
+    assert (
+        run_mismatch(board, "pairwise_preference", "1", {**judged_run, "judge": "gpt-4o-2024-08-06"}) is None
+    )
+    assert "judge 'o1'" in (
+        run_mismatch(board, "pairwise_preference", "1", {**judged_run, "judge": "o1"}) or ""
+    )
     # A column without a window or judge refuses runs restricted to one.
     assert "date window" in (run_mismatch(board, "mmlu_pro", "1", {"start_date": "2024-08-01"}) or "")
     assert "judge" in (run_mismatch(board, "mmlu_pro", "1", {"judge": "gpt-4o"}) or "")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import GenerationRequest, ModelClient, make_client
+from harness.backends import ModelClient, make_client
 from harness.cache import RequestCache, default_cache_path, request_key
 from harness.config import ModelEntry, Price
 from harness.cost import Budget, SpendGuard, completion_cost, usage_cost
 from harness.runner import ClientPool, execute, plan_run
 from harness.store import latest_records
 from harness.task import Task
-from harness.types import Completion, GenerationConfig, Message, Usage
+from harness.types import Completion, GenerationConfig, GenerationRequest, Message, Usage
 from tasks.mmlu_pro import MMLUPro
 from tests.api_support import PRICE, api_entry, run_options, write_models
 from tests.conftest import run_cli

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DataError
+from harness.task import ScoringContext
 from harness.types import Completion, Sample
 from tasks.gpqa import GPQADiamond, extract_answer, shuffled_choices
 
@@ -89,10 +90,10 @@ def test_extraction(text: str, letter: str | None) -> None:
 def test_score(samples: list[Sample]) -> None:
     task = GPQADiamond()
     prompt = task.build_prompt(samples[0], 0, 0)
-    assert task.score(prompt, Completion(text=f"...\nAnswer: {prompt.target}")).value == 1.0
+    assert task.score(prompt, Completion(text=f"...\nAnswer: {prompt.target}"), ScoringContext()).value == 1.0
     wrong = "ABCD".replace(prompt.target, "")[0]
-    assert task.score(prompt, Completion(text=f"Answer: {wrong}")).value == 0.0
-    assert not task.score(prompt, Completion(text="I cannot tell")).parsed
+    assert task.score(prompt, Completion(text=f"Answer: {wrong}"), ScoringContext()).value == 0.0
+    assert not task.score(prompt, Completion(text="I cannot tell"), ScoringContext()).parsed
 
 
 def test_gated_hub_without_token_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,14 +18,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from harness.backends import Admit, GenerationRequest, ModelClient
+from harness.backends import Admit, ModelClient
 from harness.config import ModelEntry
 from harness.errors import ConfigError, DataError
+from harness.importers.livecodebench_leaderboard import entry_id, import_leaderboard
 from harness.runner import ProgressReporter, RunOptions, execute, plan_run
+from harness.sandbox import select_isolation
 from harness.stats import pass_at_k
 from harness.store import RunDir, latest_records
-from harness.task import get_task
-from harness.types import Completion, SampleRecord
+from harness.task import ScoringContext
+from harness.types import BackendInfo, Completion, GenerationRequest, SampleRecord
+from tasks import get_task
 from tasks.livecodebench import (
     FORMAT_WITHOUT_STARTER_CODE,
     SYSTEM_MESSAGE,
@@ -34,7 +37,6 @@ from tasks.livecodebench import (
     window_pass_at_1,
 )
 from tasks.livecodebench_grading import compare_stdout, decode_tests, extract_code
-from tasks.livecodebench_leaderboard import entry_id, import_leaderboard
 from tests.conftest import run_cli
 from tests.lcb_problems import DATA_FILE, PROBLEMS, jsonl_text, known_verdicts
 from tests.lcb_support import OWN_DATA, data_dir_with_fixture, require_sandbox
@@ -60,6 +62,7 @@ UPSTREAM_SOLUTIONS = {
 
 def load(data_dir: Path = OWN_DATA, **options: Any) -> tuple[LiveCodeBench, list[Any]]:
     task = get_task("livecodebench", options)
+    assert isinstance(task, LiveCodeBench)
     assert isinstance(task, LiveCodeBench)
     return task, task.load(data_dir).samples
 
@@ -193,16 +196,23 @@ def test_contamination_free_keeps_problems_after_the_entrys_cutoff(embedded_entr
 
 
 def test_task_options_are_typed_and_checked() -> None:
-    with pytest.raises(ConfigError, match=r"--start-date does not apply to task 'mmlu_pro'"):
+    with pytest.raises(ConfigError, match=r"start_date: unknown option \(it takes no options\)"):
         get_task("mmlu_pro", {"start_date": date(2024, 1, 1)})
-    with pytest.raises(ConfigError, match=r"--release"):
+    with pytest.raises(ConfigError, match=r"release: .*release_v1"):
         get_task("livecodebench", {"release": "v9"})
-    with pytest.raises(ConfigError, match=r"--difficulty"):
+    with pytest.raises(ConfigError, match=r"difficulty: "):
         get_task("livecodebench", {"difficulty": ["trivial"]})
-    with pytest.raises(ConfigError, match="after --end-date"):
+    with pytest.raises(ConfigError, match="start 2025-01-01 is after end 2024-01-01"):
         get_task("livecodebench", {"start_date": date(2025, 1, 1), "end_date": date(2024, 1, 1)})
-    result = run_cli("run", "--task", "mmlu_pro", "--platform", "leetcode", "--limit", "1")
-    assert result.returncode == 2 and "--platform does not apply to task 'mmlu_pro'" in result.stderr
+    # From the command line: strings, validated and converted by the same options model.
+    assert get_task("livecodebench", {"platform": "leetcode,atcoder"}).params()["platform"] == [
+        "atcoder",
+        "leetcode",
+    ]
+    result = run_cli("run", "--task", "mmlu_pro", "-T", "platform=leetcode", "--limit", "1")
+    assert result.returncode == 2 and "platform: unknown option" in " ".join(result.stderr.split())
+    malformed = run_cli("run", "--task", "livecodebench", "-T", "platform")
+    assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
 
 
 def custom_evaluator_file(tmp_path: Path) -> tuple[Path, dict[tuple[str, int], str]]:
@@ -224,7 +234,7 @@ def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data
     data_dir = data_dir_with_fixture(tmp_path, shared_data)
     outputs, expected = custom_evaluator_file(tmp_path)
     out = tmp_path / "results"
-    common = ("--data-dir", str(data_dir), "-o", str(out), "--test-timeout", TIMEOUT)
+    common = ("--data-dir", str(data_dir), "-o", str(out), "-T", f"test_timeout={TIMEOUT}")
     imported = run_cli("import", "livecodebench", str(outputs), "--entry", "reference-solutions", *common)
     assert imported.returncode == 0, imported.stderr
     (run_file,) = out.glob("livecodebench/reference-solutions/*/run.json")
@@ -233,7 +243,7 @@ def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data
     records = latest_records(run.read_records())
     verdicts = {key: r.score.details["verdict"] for key, r in records.items() if r.score is not None}
     assert verdicts == expected
-    assert result.status == "complete" and result.imported is not None
+    assert result.status == "complete" and result.imported is not None and result.provenance == "imported"
     assert result.grading["isolation"] == "bwrap" and result.grading["workers"] >= 1
     # pass@1 is the mean over problems of each problem's fraction of passing programs.
     per_problem: dict[str, list[bool]] = {}
@@ -260,7 +270,7 @@ def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data
 
     # Re-grading the stored programs gives the same verdicts.
     regraded = run_cli(
-        "score", str(run.path), "--data-dir", str(data_dir), "--test-timeout", TIMEOUT, "-o", str(out)
+        "score", str(run.path), "--data-dir", str(data_dir), "-T", f"test_timeout={TIMEOUT}", "-o", str(out)
     )
     assert regraded.returncode == 0, regraded.stderr
     again = latest_records(run.read_records())
@@ -282,17 +292,18 @@ def test_leaderboard_import_gives_the_sites_averages(tmp_path: Path, shared_data
     source = shared_data / LEADERBOARD
     raw = json.loads(source.read_text())
     performances = pd.DataFrame(raw["performances"])
-    outcomes = import_leaderboard(source, output_dir=tmp_path)
+    outcomes = import_leaderboard(source, runs_root=tmp_path)
     assert len(outcomes) == performances["model"].nunique() == 16
     marks: list[int] = raw["date_marks"]
     windows = [(marks[4], marks[-1]), (marks[0], marks[-1]), (marks[10], marks[16]), (marks[18], marks[20])]
     for outcome in outcomes:
         run = outcome.run_dir
         result = run.read_result()
-        assert result.spec.backend == "external" and result.notes and "reported" in result.notes[0]
+        assert result.provenance == "reported" and result.notes and "reported" in result.notes[0]
         records = list(latest_records(run.read_records()).values())
         assert all(r.completion.text == "" and r.score and r.score.details["reported"] for r in records)
-        model = str(result.backend_info["display_name"])
+        assert result.imported is not None and result.imported.reported_model is not None
+        model = result.imported.reported_model.display_name
         assert result.spec.entry == entry_id(model)
         for start_ms, end_ms in windows:
             start = datetime.fromtimestamp(start_ms / 1000, tz=UTC).replace(tzinfo=None)
@@ -336,10 +347,10 @@ def test_windowed_import_of_one_model_under_a_board_entry(tmp_path: Path, shared
         "DeepSeek-V3",
         "--entry",
         "my-v3",
-        "--start-date",
-        "2024-08-01",
-        "--end-date",
-        "2024-11-30",
+        "-T",
+        "start_date=2024-08-01",
+        "-T",
+        "end_date=2024-11-30",
         "-o",
         str(tmp_path),
     )
@@ -380,7 +391,7 @@ class CannedAnswers:
             question = next(q for q in self.answers if PROBLEM_TEXT[q] in content)
             yield index, completion.model_copy(update={"text": f"```python\n{self.answers[question]}```"})
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         return self.inner.info()
 
     def close(self) -> None:
@@ -413,9 +424,10 @@ def test_grading_interrupted_resumes_without_generating_again(
         "own002_B": "print(max(map(int, open(0).read().split()[1:])))\n",
     }
     answers |= {"own003_A": "s = input()\nprint(sum(c in 'aeiou' for c in s))\n"}
-    options = RunOptions(output_dir=tmp_path, data_dir=OWN_DATA, epochs=1, generation={"max_tokens": 4})
+    options = RunOptions(runs_root=tmp_path, data_dir=OWN_DATA, epochs=1, generation={"max_tokens": 4})
     # The endless loop is still being graded when generation ends (4 s against about one).
-    task = get_task("livecodebench", {"test_timeout": 4.0, "workers": 2})
+    task = get_task("livecodebench", {"test_timeout": 4.0})
+    options.workers = 2
     plan = plan_run(task, embedded_entry, options)
     plan.items = [item for item in plan.items if item.sample.id in answers]
     client = CannedAnswers(embedded_client, answers)
@@ -441,7 +453,16 @@ def test_grading_interrupted_resumes_without_generating_again(
 @pytest.mark.slow
 def test_embedded_model_end_to_end(tmp_path: Path) -> None:
     require_sandbox()
-    data = ["--data-dir", str(OWN_DATA), "-o", str(tmp_path), "--test-timeout", TIMEOUT, "--workers", "1"]
+    data = [
+        "--data-dir",
+        str(OWN_DATA),
+        "-o",
+        str(tmp_path),
+        "-T",
+        f"test_timeout={TIMEOUT}",
+        "--workers",
+        "1",
+    ]
     args = ["run", "--task", "livecodebench", "--model", "smollm2", *data]
     args += ["--limit", "2", "--epochs", "2", "--max-tokens", "96"]
     first = run_cli(*args)
@@ -492,14 +513,18 @@ def test_without_a_sandbox_the_run_is_refused_before_anything_runs(tmp_path: Pat
 
 def test_one_answer_graded_in_process_against_the_upstream_row(tmp_path: Path, shared_data: Path) -> None:
     require_sandbox()
-    task, samples = load(data_dir_with_fixture(tmp_path, shared_data), test_timeout=2.0)
-    (row,) = [s for s in samples if s.id == "1873_A"]
+    task = get_task("livecodebench", {"test_timeout": 2.0})
+    loaded = task.load(data_dir_with_fixture(tmp_path, shared_data))
+    (row,) = [s for s in loaded.samples if s.id == "1873_A"]
     assert row.data["tests"] == 5 and row.data["contest_date"] == "2023-08-21T00:00:00"
     prompt = task.build_prompt(row, 0, 0)
     answer = Completion(text=f"Here it is:\n```python\n{UPSTREAM_SOLUTIONS['correct'][0]}```\nDone.")
-    score = task.score(prompt, answer)
+    context = ScoringContext(data=loaded, isolation=select_isolation(unsandboxed_ok=False))
+    score = task.score(prompt, answer, context)
     assert score.value == 1.0 and score.details["tests_passed"] == 5
-    assert task.score(prompt, Completion(text="I cannot solve this.")).details["verdict"] == "no_code"
+    assert (
+        task.score(prompt, Completion(text="I cannot solve this."), context).details["verdict"] == "no_code"
+    )
 
 
 def test_the_hub_reader_parses_the_files_like_the_local_one(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from harness.backends import make_client
+from harness.backends.servers import free_port, port_in_use
 from harness.config import ModelEntry, get_entry, load_models
 from harness.errors import BackendError
 from harness.runner import execute, plan_run
-from harness.servers import free_port, port_in_use
 from harness.store import latest_records
 from harness.task import Task
 from tests.api_support import run_options, write_models
@@ -82,8 +82,9 @@ def test_end_to_end_run_through_the_managed_llamacpp_server(
 
     result = RunDir(run_path.parent).read_result()
     assert result.status == "complete" and result.counts.scored == 3 and result.counts.errors == 0
-    assert result.backend_info["backend"] == "openai_compat"
-    assert result.backend_info["managed_server"]["kind"] == "llamacpp"
+    assert result.backend_info is not None and result.backend_info.backend == "openai_compat"
+    assert result.backend_info.managed_server is not None
+    assert result.backend_info.managed_server.kind == "llamacpp"
     assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
     assert result.cost_usd == 0.0
     assert server_entry.server is not None and not port_in_use(server_entry.server.port or 0)
@@ -142,8 +143,8 @@ def test_a_server_that_fails_to_start_is_reported_with_its_log(server_entry: Mod
 
 
 def test_vllm_servers_are_started_with_the_openai_api_server_module(server_entry: ModelEntry) -> None:
+    from harness.backends.servers import server_command
     from harness.config import ManagedServer
-    from harness.servers import server_command
 
     entry = server_entry.model_copy(
         update={

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.importer import import_run
-from harness.task import get_task, select_subset
+from harness.importers import import_run
+from harness.runner import RunOptions
+from harness.task import LoadedData, ScoringContext, select_subset
 from harness.types import Completion, Prompt, Sample
+from tasks import get_task
 from tasks.mmlu_pro import MMLUPro, extract_answer, format_exemplar
 
 EXEMPLAR = {
@@ -26,25 +28,27 @@ def test_exemplar_format_matches_upstream() -> None:
 
 
 @pytest.fixture(scope="module")
-def loaded(shared_data: Path) -> tuple[MMLUPro, list[Sample]]:
+def loaded(shared_data: Path) -> tuple[MMLUPro, LoadedData]:
     task = MMLUPro(shots=5)
-    return task, task.load(shared_data).samples
+    return task, task.load(shared_data)
 
 
 @pytest.fixture(scope="module")
-def five_shot(loaded: tuple[MMLUPro, list[Sample]]) -> MMLUPro:
+def five_shot(loaded: tuple[MMLUPro, LoadedData]) -> MMLUPro:
     return loaded[0]
 
 
 @pytest.fixture(scope="module")
-def samples(loaded: tuple[MMLUPro, list[Sample]]) -> list[Sample]:
-    return loaded[1]
+def samples(loaded: tuple[MMLUPro, LoadedData]) -> list[Sample]:
+    return loaded[1].samples
 
 
-def test_five_shot_prompt_is_the_official_one(five_shot: MMLUPro, samples: list[Sample]) -> None:
+def test_five_shot_prompt_is_the_official_one(
+    loaded: tuple[MMLUPro, LoadedData], five_shot: MMLUPro, samples: list[Sample]
+) -> None:
     sample = next(s for s in samples if s.category == "law")
     prompt = five_shot.build_prompt(sample, 0, 0)
-    (message,) = prompt.render(five_shot.prompt_prefixes())
+    (message,) = prompt.render(loaded[1].prefixes)
     assert message.role == "user"
     text = message.content
     assert text.startswith(
@@ -88,7 +92,7 @@ def test_zero_shot_variant_has_no_exemplars(shared_data: Path) -> None:
     prompt = task.build_prompt(loaded.samples[0], 0, 0)
     assert prompt.prefix_key is None
     assert prompt.messages[0].content.count("Question:\n") == 1
-    assert task.prompt_prefixes() == {}
+    assert loaded.prefixes == {}
 
 
 @pytest.mark.parametrize(
@@ -115,8 +119,8 @@ def test_official_extraction(text: str, letter: str | None, step: int | None) ->
 def test_score_counts_unparsed_as_wrong_and_reports_chance_fallback() -> None:
     task = MMLUPro()
     prompt = Prompt(messages=[], target="B", choices=["x", "y", "z", "w"])
-    assert task.score(prompt, Completion(text="the answer is (B)")).value == 1.0
-    unparsed = task.score(prompt, Completion(text="no idea"))
+    assert task.score(prompt, Completion(text="the answer is (B)"), ScoringContext()).value == 1.0
+    unparsed = task.score(prompt, Completion(text="no idea"), ScoringContext())
     assert (unparsed.value, unparsed.parsed, unparsed.extracted) == (0.0, False, None)
 
 
@@ -150,11 +154,10 @@ def test_import_of_published_outputs(name: str, shared_data: Path, tmp_path: Pat
         MMLUPro(),
         shared_data / "mmlu-pro" / "eval_results" / name,
         "published",
-        data_dir=shared_data,
-        output_dir=tmp_path,
+        RunOptions(runs_root=tmp_path, data_dir=shared_data),
     )
     result = outcome.result
-    assert result.status == "complete" and result.imported is not None
+    assert result.status == "complete" and result.imported is not None and result.provenance == "imported"
     assert (
         result.spec.backend == "import" and result.spec.imported_from_sha256 == result.imported.source_sha256
     )
@@ -173,4 +176,4 @@ def test_import_rejects_a_summary_file(shared_data: Path, tmp_path: Path) -> Non
 
     summary = shared_data / "mmlu-pro" / "eval_results" / "gpt4o_2024-05" / "law_summary.json"
     with pytest.raises(DataError, match="expected a JSON list"):
-        import_run(MMLUPro(), summary, "published", data_dir=shared_data, output_dir=tmp_path)
+        import_run(MMLUPro(), summary, "published", RunOptions(runs_root=tmp_path, data_dir=shared_data))

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from harness.backends import GenerationRequest, make_client
+from harness.backends import make_client
 from harness.backends.concurrent import RateLimiter, estimated_tokens, retry_after_s, split_count
 from harness.errors import ConfigError
 from harness.runner import execute, plan_run
 from harness.store import latest_records
 from harness.task import Task
-from harness.types import Completion, GenerationConfig, Message
+from harness.types import Completion, GenerationConfig, GenerationRequest, Message
 from tests.api_support import KEY, api_entry, run_options
 from tests.fault_server import ANSWER, Fault, FaultServer
 

@@ -61,7 +61,7 @@ tasks:
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("ran ") == 2 and "(1 generated, 0 reused)" in first.stdout
-    assert {r.path.parent.parent.name for r in iter_runs(runs)} == {"mmlu_pro_0shot", "gpqa_diamond"}
+    assert {r.task for r in iter_runs(runs)} == {"mmlu_pro_0shot", "gpqa_diamond"}
     second = run_cli(*args)
     assert second.returncode == 0 and second.stdout.count("(0 generated, 1 reused)") == 2
     refused = run_cli("board", "populate", str(board), "--runs", str(runs), "--entry", "qwen1.5-7b-chat")

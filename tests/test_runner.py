@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from harness.backends import Admit, GenerationRequest, ModelClient
+from harness.backends import Admit, ModelClient
 from harness.config import ModelEntry
 from harness.runner import RunOptions, execute, plan_run, rescore
 from harness.store import RunDir
-from harness.task import get_task
-from harness.types import Completion
+from harness.types import BackendInfo, Completion, GenerationRequest
+from tasks import get_task
 from tests.conftest import MODELS_FILE, REPO
 
 
@@ -47,7 +47,7 @@ class CountingClient:
                 completion = Completion(text="", error="injected failure", error_retryable=True)
             yield index, completion
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         return self.inner.info()
 
     def close(self) -> None:
@@ -56,7 +56,7 @@ class CountingClient:
 
 def options(tmp_path: Path, shared_data: Path, **extra: Any) -> RunOptions:
     return RunOptions(
-        output_dir=tmp_path, data_dir=shared_data, limit=4, epochs=1, generation={"max_tokens": 16}, **extra
+        runs_root=tmp_path, data_dir=shared_data, limit=4, epochs=1, generation={"max_tokens": 16}, **extra
     )
 
 
@@ -136,15 +136,15 @@ def test_rescore_in_place_and_into_a_new_version(
     opts = options(tmp_path, shared_data)
     plan = plan_run(get_task("gpqa_diamond"), embedded_entry, opts)
     first = execute(plan, opts, client_factory=lambda e: CountingClient(embedded_client))
-    same = rescore(first.run_dir, tmp_path)
+    same = rescore(first.run_dir, opts)
     assert same.run_dir.path == first.run_dir.path
     assert same.result.metrics == first.result.metrics
 
     from tasks.gpqa import GPQADiamond
 
     monkeypatch.setattr(GPQADiamond, "version", "2")
-    monkeypatch.setattr(GPQADiamond, "score", lambda self, prompt, completion: first_score(prompt))
-    newer = rescore(first.run_dir, tmp_path)
+    monkeypatch.setattr(GPQADiamond, "score", lambda self, prompt, completion, context: first_score(prompt))
+    newer = rescore(first.run_dir, opts)
     assert newer.run_dir.path != first.run_dir.path
     assert newer.result.spec.task_version == "2"
     assert newer.result.metrics["accuracy"].value == 1.0

@@ -178,7 +178,7 @@ def test_sample_browser_shows_model_output_as_text(site_world: SiteWorld, watche
 
 
 def test_sample_browser_filters_search_and_pages(site_world: SiteWorld, watched: Watched) -> None:
-    (run_dir,) = [r for r in iter_runs(site_world.runs) if r.path.parent.name == "qwen1.5-7b-chat"]
+    (run_dir,) = [r for r in iter_runs(site_world.runs) if r.entry == "qwen1.5-7b-chat"]
     records = list(latest_records(run_dir.read_records()).values())
     page = watched.open(url(site_world.site, "samples/mmlu_pro/qwen1.5-7b-chat.html"))
     status = page.locator("#status")
@@ -221,7 +221,7 @@ def test_sample_browser_filters_search_and_pages(site_world: SiteWorld, watched:
 
 
 def test_gpqa_questions_are_not_published(site_world: SiteWorld, watched: Watched) -> None:
-    (run_dir,) = [r for r in iter_runs(site_world.runs) if r.path.parent.parent.name == "gpqa_diamond"]
+    (run_dir,) = [r for r in iter_runs(site_world.runs) if r.task == "gpqa_diamond"]
     records = list(latest_records(run_dir.read_records()).values())
     questions = [r.prompt.messages[-1].content[200:260] for r in records]
     completions = [r.completion.text for r in records if len(r.completion.text) > 20]

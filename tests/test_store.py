@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.config import ModelEntry
 from harness.errors import StoreError
-from harness.store import RunDir, atomic_write_text, latest_records, resolve_run
-from harness.types import Completion, DataRef, Prompt, RunResult, RunSpec, SampleRecord
+from harness.importers.livecodebench_leaderboard import import_leaderboard
+from harness.runner import RunOptions, plan_run
+from harness.store import RunDir, atomic_write_text, iter_runs, latest_records, resolve_run
+from harness.types import SCHEMA_VERSION, Completion, DataRef, Prompt, RunResult, RunSpec, SampleRecord
+from tasks import get_task
 
 
 def record(sample_id: str, epoch: int = 0, text: str = "Answer: A", error: str | None = None) -> SampleRecord:
@@ -107,3 +111,40 @@ def test_spec_hash_ignores_where_the_data_was_read_from() -> None:
         local.model_copy(update={"data": DataRef(dataset="d", fingerprint="g")}).spec_hash()
         != hub.spec_hash()
     )
+
+
+SCHEMA1 = Path(__file__).resolve().parent / "data" / "schema1"
+
+
+def test_run_files_of_schema_1_are_read_and_keep_their_identity(
+    tmp_path: Path, shared_data: Path, embedded_entry: ModelEntry
+) -> None:
+    """run.json files written before provenance and typed backend info existed still read, and today's
+    code gives the same runs the same spec hashes (the same directories)."""
+    runs = {run.relative(): run.read_result() for run in iter_runs(SCHEMA1)}
+    embedded = runs["gpqa_diamond/smollm2/156100ad2e46"]
+    assert embedded.provenance == "run" and embedded.schema_version == SCHEMA_VERSION
+    assert embedded.backend_info is not None and embedded.backend_info.library == "llama-cpp-python"
+    assert embedded.backend_info.settings["n_threads"] == 1
+    imported = runs["mmlu_pro/qwen1.5-7b-chat/35fc8cfeb56e"]
+    assert imported.provenance == "imported" and imported.backend_info is not None
+    reported = runs["livecodebench/deepseek-v3/1ce463c97b1f"]
+    assert reported.provenance == "reported" and reported.imported is not None
+    assert reported.imported.reported_model is not None
+    assert reported.imported.reported_model.display_name == "DeepSeek-V3"
+    for relative, result in runs.items():
+        assert result.spec.spec_hash() == relative.rsplit("/", 1)[1]
+
+    options = RunOptions(
+        runs_root=tmp_path, data_dir=shared_data, limit=2, epochs=1, generation={"max_tokens": 8}
+    )
+    assert plan_run(get_task("gpqa_diamond"), embedded_entry, options).spec.spec_hash() == "156100ad2e46"
+    (again,) = import_leaderboard(
+        shared_data / "livecodebench/leaderboard/performances_generation_33505c0.json",
+        runs_root=tmp_path,
+        entry="deepseek-v3",
+        model="DeepSeek-V3",
+        options={"start_date": "2024-08-01", "end_date": "2024-11-30"},
+    )
+    assert again.result.spec_hash == "1ce463c97b1f"
+    assert again.result.metrics["pass_at_1"] == reported.metrics["pass_at_1"]

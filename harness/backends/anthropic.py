@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.backends import GenerationRequest, api_key
+from harness.backends.base import api_key
 from harness.backends.concurrent import (
     ConcurrentClient,
     Limits,
@@ -37,11 +37,9 @@ from harness.backends.concurrent import (
     error_fields,
     token_count,
 )
+from harness.config import ModelEntry
 from harness.errors import ConfigError
-from harness.types import Completion, Usage
-
-if TYPE_CHECKING:
-    from harness.config import ModelEntry
+from harness.types import BackendInfo, Completion, GenerationRequest, Usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
@@ -194,16 +192,18 @@ class AnthropicTransport:
         if self._client is not None:
             await self._client.close()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         import anthropic
 
-        return {
-            "transport": "anthropic-sdk",
-            "anthropic": anthropic.__version__,
-            "api_version": self._api_version or anthropic._constants.ANTHROPIC_API_VERSION,
-            "endpoint": self._endpoint,
-            "sampling": "the model's defaults (the API takes no temperature, top_p or seed)",
-        }
+        return BackendInfo(
+            backend="anthropic",
+            library="anthropic",
+            library_version=anthropic.__version__,
+            transport="anthropic-sdk",
+            endpoint=self._endpoint,
+            sampling="the model's defaults (the API takes no temperature, top_p or seed)",
+            settings={"api_version": self._api_version or anthropic._constants.ANTHROPIC_API_VERSION},
+        )
 
 
 def make_anthropic_client(entry: ModelEntry) -> ConcurrentClient:

@@ -23,17 +23,15 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from harness.backends import Admit, GenerationRequest
+from harness.backends.base import Admit
+from harness.config import ModelEntry
 from harness.errors import BackendError
-from harness.types import Completion
-
-if TYPE_CHECKING:
-    from harness.config import ModelEntry
+from harness.types import BackendInfo, Completion, GenerationRequest, ManagedServerInfo
 
 # A server may ask for a long pause; beyond this the run is better off recording the error.
 MAX_RETRY_AFTER_S = 600.0
@@ -67,7 +65,7 @@ class AsyncTransport(Protocol):
 
     async def aclose(self) -> None: ...
 
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> BackendInfo: ...
 
 
 @dataclass(frozen=True)
@@ -158,14 +156,14 @@ class ConcurrentClient:
         backend: str,
         secret: str | None = None,
         on_close: Callable[[], None] | None = None,
-        extra_info: dict[str, Any] | None = None,
+        managed_server: ManagedServerInfo | None = None,
     ) -> None:
         self._transport = transport
         self._limits = limits
         self._backend = backend
         self._secret = secret
         self._on_close = on_close
-        self._extra_info = extra_info or {}
+        self._managed_server = managed_server
         self._request_limiter: RateLimiter | None = None
         self._token_limiter: RateLimiter | None = None
         self._loop = asyncio.new_event_loop()
@@ -189,18 +187,19 @@ class ConcurrentClient:
             self._token_limiter = RateLimiter(self._limits.tokens_per_minute)
         await self._transport.open()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         limits = self._limits
-        return {
-            "backend": self._backend,
-            **self._transport.info(),
-            "concurrency": limits.concurrency,
-            "requests_per_minute": limits.requests_per_minute,
-            "tokens_per_minute": limits.tokens_per_minute,
-            "request_timeout_s": limits.timeout_s,
-            "max_retries": limits.max_retries,
-            **self._extra_info,
-        }
+        return self._transport.info().model_copy(
+            update={
+                "backend": self._backend,
+                "concurrency": limits.concurrency,
+                "requests_per_minute": limits.requests_per_minute,
+                "tokens_per_minute": limits.tokens_per_minute,
+                "request_timeout_s": limits.timeout_s,
+                "max_retries": limits.max_retries,
+                "managed_server": self._managed_server,
+            }
+        )
 
     def generate(
         self, requests: Sequence[GenerationRequest], admit: Admit | None = None

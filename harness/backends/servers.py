@@ -21,12 +21,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from harness.config import ModelEntry, resolve_model_path
 from harness.errors import BackendError, ConfigError
-
-if TYPE_CHECKING:
-    from harness.config import ModelEntry
+from harness.types import ManagedServerInfo
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 15.0
@@ -59,8 +57,6 @@ def server_command(entry: ModelEntry, port: int) -> list[str]:
     assert entry.server is not None
     address = ["--host", HOST, "--port", str(port)]
     if entry.server.kind == "llamacpp":
-        from harness.backends.llamacpp import resolve_model_path
-
         model_path = resolve_model_path(entry.model)
         # The alias makes the server answer to the entry's model name, which requests carry.
         return [
@@ -158,15 +154,10 @@ class LocalServer:
         with contextlib.suppress(FileNotFoundError):
             self.log_path.unlink()
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "managed_server": {
-                "kind": self.kind,
-                "port": self.port,
-                "command": self.command[1:],
-                "startup_s": round(self.startup_s, 2),
-            }
-        }
+    def info(self) -> ManagedServerInfo:
+        return ManagedServerInfo(
+            kind=self.kind, port=self.port, command=self.command[1:], startup_s=round(self.startup_s, 2)
+        )
 
 
 def start_server(entry: ModelEntry) -> LocalServer:

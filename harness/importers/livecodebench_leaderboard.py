@@ -6,7 +6,7 @@ difficulty, platform and the model's `pass@1` in percent; `models` holds each mo
 name (`model_repr`), style, release date and link. The site averages `pass@1` over the problems whose
 date lies in the slider's window (both ends included) and rounds to one decimal.
 
-Each model becomes one run of task `livecodebench` with backend `external`: one record per problem whose
+Each model becomes one run of task `livecodebench`, provenance `reported`: one record per problem whose
 score is the reported pass@1 as a fraction, with no completion text and `details.reported = true`, and
 the problem's date, difficulty and platform in the prompt metadata, so `window_pass_at_1` gives the
 site's average for any window. Imported with a date window, a run keeps only that window's problems and
@@ -20,29 +20,32 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
+from pydantic import BaseModel, ConfigDict, model_validator
+
 from harness.config import ENTRY_ID_PATTERN, check_entry_id
 from harness.errors import ConfigError, DataError
-from harness.importer import file_sha256
-from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOutcome, assess, now_iso
-from harness.store import RunDir
-from harness.task import fingerprint
+from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOutcome
+from harness.runner.plan import PlannedItem, RunSource, make_plan
+from harness.runner.results import build_result, now_iso, write_run
+from harness.store import RunDir, file_sha256
+from harness.task import LoadedData, validate_options
 from harness.types import (
+    BackendInfo,
     Completion,
-    Counts,
     DataRef,
     ImportInfo,
     Prompt,
-    RunResult,
-    RunSpec,
+    ReportedModel,
     Sample,
     SampleRecord,
     Score,
     Timings,
+    check_date_window,
 )
 from tasks.livecodebench import LiveCodeBench, in_window
 
@@ -90,23 +93,36 @@ def read_leaderboard(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[s
     return rows, models
 
 
+class LeaderboardOptions(BaseModel):
+    """The problems' date window: both ends included, at midnight, as the site's slider."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_date: date | None = None
+    end_date: date | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> LeaderboardOptions:
+        check_date_window(self.start_date, self.end_date, what="start_date/end_date")
+        return self
+
+
 def import_leaderboard(
     path: Path,
     *,
-    output_dir: Path,
+    runs_root: Path,
     entry: str | None = None,
     model: str | None = None,
-    start_date: date | None = None,
-    end_date: date | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[RunOutcome]:
     """One run per model in the file, or of the one model named by `model` (display name or entry id).
 
     `entry` names the entry the run belongs to; without `model` it also selects the model. Without
-    either, each model's entry id is derived from its display name. `start_date`/`end_date` keep only
-    the problems of that window (both ends included, at midnight, as the site's slider).
+    either, each model's entry id is derived from its display name. `options` may give a date window
+    (`start_date`, `end_date`) that keeps only its problems.
     """
-    if start_date and end_date and start_date > end_date:
-        raise ConfigError(f"--start-date {start_date} is after --end-date {end_date}.")
+    window_options = validate_options("livecodebench_leaderboard", LeaderboardOptions, options or {})
+    start_date, end_date = window_options.start_date, window_options.end_date
     if entry is not None:
         check_entry_id(entry)
     rows, models = read_leaderboard(path)
@@ -122,7 +138,6 @@ def import_leaderboard(
             option = "--model" if model is not None else "--entry"
             raise ConfigError(f"{option} {wanted!r}: no such model in {path} (it has {known}).")
     sha = file_sha256(path)
-    task = LiveCodeBench()
     taken: set[str] = set()
     outcomes = []
     for name in names:
@@ -137,14 +152,13 @@ def import_leaderboard(
             raise DataError(f"{path}: {name} has no problems between {start_date} and {end_date}.")
         window = (start_date, end_date) if start_date or end_date else None
         outcomes.append(
-            _import_model(task, output_dir, path, sha, name, identifier, inside, models.get(name, {}), window)
+            _import_model(runs_root, path, sha, name, identifier, inside, models.get(name, {}), window)
         )
     return outcomes
 
 
 def _import_model(
-    task: LiveCodeBench,
-    output_dir: Path,
+    runs_root: Path,
     path: Path,
     sha: str,
     name: str,
@@ -153,36 +167,8 @@ def _import_model(
     model: dict[str, Any],
     window: tuple[date | None, date | None] | None,
 ) -> RunOutcome:
-    records: dict[tuple[str, int], SampleRecord] = {}
-    samples = []
-    duplicates = 0
-    for row in sorted(rows, key=lambda r: (r["date"], str(r["question_id"]))):
-        question_id = str(row["question_id"])
-        if (question_id, 0) in records:
-            duplicates += 1
-            continue
-        when = _utc(row["date"])
-        pass_at_1 = float(row["pass@1"]) / 100.0
-        if not 0.0 <= pass_at_1 <= 1.0:
-            raise DataError(f"{path}: {name} on {question_id}: pass@1 {row['pass@1']} is not a percentage.")
-        metadata = {
-            "question_id": question_id,
-            "contest_date": when.isoformat(),
-            "date_ms": int(row["date"]),
-            "difficulty": str(row["difficulty"]),
-            "platform": str(row["platform"]),
-            "reported": True,
-        }
-        samples.append(Sample(id=question_id, category=str(row["difficulty"]), data=metadata))
-        records[(question_id, 0)] = SampleRecord(
-            sample_id=question_id,
-            category=str(row["difficulty"]),
-            prompt=Prompt(messages=[], target="", metadata=metadata),
-            completion=Completion(text="", model=str(model.get("model_name") or name)),
-            score=Score(
-                value=pass_at_1, details={"reported": True, "pass_at_1": pass_at_1, "source": SOURCE}
-            ),
-        )
+    model_name = str(model.get("model_name") or name)
+    items, records, duplicates = _reported_records(path, name, model_name, rows)
     dates = sorted(r.prompt.metadata["contest_date"] for r in records.values())
     params: dict[str, Any] = {
         "source": "leaderboard",
@@ -193,67 +179,83 @@ def _import_model(
     if window is not None:
         params["start_date"] = window[0].isoformat() if window[0] else None
         params["end_date"] = window[1].isoformat() if window[1] else None
-    spec = RunSpec(
-        task=task.name,
-        task_version=task.version,
-        entry=identifier,
-        model=str(model.get("model_name") or name),
-        backend="external",
-        generation=None,
-        task_params=params,
-        data=DataRef(dataset=SOURCE, source="import", path=str(path), fingerprint=fingerprint(samples, {})),
-        imported_from_sha256=sha,
-    )
     info = ImportInfo(
         source_file=str(path),
         source_sha256=sha,
         records_read=len(rows),
         records_imported=len(records),
         skipped_duplicate=duplicates,
+        reported_model=ReportedModel(
+            display_name=name,
+            model_name=model.get("model_name"),
+            style=model.get("model_style"),
+            release_date=_release(model),
+            link=model.get("link"),
+        ),
     )
-    result = build_run(task, spec, records, name, model, info)
-    run_dir = RunDir.for_spec(output_dir, task.name, identifier, result.spec_hash)
+    source = RunSource(
+        provenance="reported",
+        entry=identifier,
+        model=model_name,
+        backend="external",
+        imported=info,
+        backend_info=BackendInfo(backend="external", endpoint=SOURCE),
+    )
+    loaded = LoadedData(samples=[], ref=DataRef(dataset=SOURCE, source="import", path=str(path)))
+    task = LiveCodeBench()
+    plan = make_plan(task, source, loaded, items, epochs=1, params=params, notes=[NOTE])
+    stamp = now_iso()
+    result = build_result(
+        plan,
+        records,
+        max_error_rate=DEFAULT_MAX_ERROR_RATE,
+        timings=Timings(started_at=stamp, finished_at=stamp),
+    )
+    run_dir = RunDir.for_spec(runs_root, task.name, identifier, result.spec_hash)
     with run_dir.lock():
-        run_dir.rewrite_records(records.values())
-        run_dir.write_result(result)
+        write_run(run_dir, result, list(records.values()))
     return RunOutcome(run_dir=run_dir, result=result, generated=0, reused=0)
+
+
+def _reported_records(
+    path: Path, name: str, model_name: str, rows: list[dict[str, Any]]
+) -> tuple[list[PlannedItem], dict[tuple[str, int], SampleRecord], int]:
+    """One record per problem, in date order, scored with the reported pass@1; and the duplicates."""
+    records: dict[tuple[str, int], SampleRecord] = {}
+    items: list[PlannedItem] = []
+    duplicates = 0
+    for row in sorted(rows, key=lambda r: (r["date"], str(r["question_id"]))):
+        question_id = str(row["question_id"])
+        if (question_id, 0) in records:
+            duplicates += 1
+            continue
+        pass_at_1 = float(row["pass@1"]) / 100.0
+        if not 0.0 <= pass_at_1 <= 1.0:
+            raise DataError(f"{path}: {name} on {question_id}: pass@1 {row['pass@1']} is not a percentage.")
+        metadata = {
+            "question_id": question_id,
+            "contest_date": _utc(row["date"]).isoformat(),
+            "date_ms": int(row["date"]),
+            "difficulty": str(row["difficulty"]),
+            "platform": str(row["platform"]),
+            "reported": True,
+        }
+        prompt = Prompt(messages=[], target="", metadata=metadata)
+        items.append(
+            PlannedItem(Sample(id=question_id, category=str(row["difficulty"]), data=metadata), 0, prompt)
+        )
+        records[(question_id, 0)] = SampleRecord(
+            sample_id=question_id,
+            category=str(row["difficulty"]),
+            prompt=prompt,
+            completion=Completion(text="", model=model_name),
+            score=Score(
+                value=pass_at_1, details={"reported": True, "pass_at_1": pass_at_1, "source": SOURCE}
+            ),
+        )
+    return items, records, duplicates
 
 
 def _release(model: dict[str, Any]) -> str | None:
     value = model.get("release_date")
     return _utc(value).date().isoformat() if isinstance(value, (int, float)) else None
-
-
-def build_run(
-    task: LiveCodeBench,
-    spec: RunSpec,
-    records: dict[tuple[str, int], SampleRecord],
-    name: str,
-    model: dict[str, Any],
-    info: ImportInfo,
-) -> RunResult:
-    planned = list(records.values())
-    metrics, categories, status = assess(task, planned, len(planned), DEFAULT_MAX_ERROR_RATE)
-    stamp = now_iso()
-    return RunResult(
-        spec=spec,
-        spec_hash=spec.spec_hash(),
-        status=status,
-        headline=task.headline,
-        metrics=metrics,
-        categories=categories,
-        counts=Counts(planned=len(planned), scored=len(planned)),
-        timings=Timings(started_at=stamp, finished_at=stamp),
-        backend_info={
-            "backend": "external",
-            "source": SOURCE,
-            "display_name": name,
-            "model_name": model.get("model_name"),
-            "model_style": model.get("model_style"),
-            "release_date": _release(model),
-            "link": model.get("link"),
-        },
-        imported=info,
-        notes=[NOTE],
-        harness_version=__version__,
-    )

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from harness.backends import ModelClient, make_client
 from harness.config import ModelEntry, get_entry, load_models
-from harness.task import Task
-from tasks import get_task
+from harness.task import LoadedData, Task
+from tasks.mmlu_pro import MMLUPro
 from tests.fault_server import FaultServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,13 +58,20 @@ def run_cli(
     )
 
 
+class LoadedOnce(MMLUPro):
+    """MMLU-Pro 0-shot whose data is read once per test session (planning many runs reuses it)."""
+
+    loaded: ClassVar[dict[Path | None, LoadedData]] = {}
+
+    def load(self, data_dir: Path | None) -> LoadedData:
+        if data_dir not in self.loaded:
+            self.loaded[data_dir] = super().load(data_dir)
+        return self.loaded[data_dir]
+
+
 @pytest.fixture(scope="session")
 def mmlu_0shot(shared_data: Path) -> Task:
-    """MMLU-Pro 0-shot with its data loaded once for the session (planning runs reuse it)."""
-    task = get_task("mmlu_pro_0shot")
-    loaded = task.load(shared_data)
-    task.load = lambda data_dir: loaded  # type: ignore[method-assign]
-    return task
+    return LoadedOnce(shots=0)
 
 
 @pytest.fixture

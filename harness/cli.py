@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -135,16 +136,16 @@ def task_options(**given: Any) -> dict[str, Any]:
 def print_grading(result: RunResult) -> None:
     grading = result.grading
     if grading:
-        workers = grading.get("workers")
         err_console.print(
-            f"[bold]grading:[/] isolation [bold]{grading.get('isolation')}[/] · {workers} worker(s) · "
-            f"{grading.get('timeout_s')}s per test — {grading.get('mechanism')}",
+            f"[bold]grading:[/] isolation [bold]{escape(grading.isolation)}[/] · {grading.workers} "
+            f"worker(s) · {grading.timeout_s}s per test — {escape(grading.mechanism)}; "
+            f"{escape('; '.join(grading.protections))}",
             highlight=False,
         )
-        if grading.get("failed"):
+        if grading.failed:
             err_console.print(
-                f"[red]{grading['failed']} answer(s) could not be graded[/] (they stay unscored; run the "
-                f"command again): {'; '.join(grading.get('failures', [])[:3])}",
+                f"[red]{grading.failed} answer(s) could not be graded[/] (they stay unscored; run the "
+                f"command again): {escape('; '.join(grading.failures[:3]))}",
                 highlight=False,
             )
 
@@ -484,8 +485,8 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
     if result.grading:
         grading = result.grading
         console.print(
-            f"graded with isolation [bold]{grading.get('isolation')}[/] ({grading.get('mechanism')}), "
-            f"{grading.get('workers')} worker(s), {grading.get('timeout_s')}s per test",
+            f"graded with isolation [bold]{escape(grading.isolation)}[/] ({escape(grading.mechanism)}), "
+            f"{grading.workers} worker(s), {grading.timeout_s}s per test",
             highlight=False,
         )
     usage = result.usage

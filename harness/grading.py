@@ -9,9 +9,9 @@ back, so a run interrupted while grading keeps every completion and grades the r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
-from harness.types import Completion, Prompt, Score
+from harness.types import Completion, GradingInfo, Prompt, Score
 
 RecordKey = tuple[str, int]
 
@@ -39,8 +39,8 @@ class Grader(Protocol):
         """Answers that could not be graded (they stay unscored; grading them again may succeed)."""
         ...
 
-    def info(self) -> dict[str, Any]:
-        """How grading is done (isolation level, workers, limits), for run.json."""
+    def info(self) -> GradingInfo:
+        """How grading is done (isolation in force, workers, limits, failures so far), for run.json."""
         ...
 
     def close(self) -> None:

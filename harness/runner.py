@@ -24,6 +24,7 @@ from harness.types import (
     Completion,
     Counts,
     GenerationConfig,
+    GradingInfo,
     Message,
     Metric,
     Prompt,
@@ -274,7 +275,7 @@ def execute(
         reused = len(plan.items) - len(pending)
         session = Session(started=time.perf_counter(), plan_s=plan.plan_s)
         backend_info = previous.backend_info if previous else {}
-        grading_info = previous.grading if previous else {}
+        grading_info = previous.grading if previous else None
         # Created before anything is written or the model is loaded, so a missing sandbox stops the
         # run at once.
         grader = plan.task.grader() if pending or ungraded else None
@@ -314,8 +315,10 @@ def execute(
             if grader is not None:
                 failures = list(grader.failures)
                 grader.close()
-                if failures:
-                    grading_info = {**grading_info, "failures": failures[:20], "failed": len(failures)}
+                if failures and grading_info is not None:
+                    grading_info = grading_info.model_copy(
+                        update={"failures": failures[:20], "failed": len(failures)}
+                    )
             if session.replaced or superseded:
                 planned = {item.key for item in plan.items}
                 run_dir.rewrite_records(r for k, r in records.items() if k in planned)
@@ -548,12 +551,12 @@ def _finish_grading(plan: Plan, recorder: Recorder, grader: Grader, progress: Pr
 
 def score_all(
     task: Task, records: Sequence[SampleRecord], progress: ProgressReporter | None = None
-) -> tuple[list[SampleRecord], dict[str, Any]]:
+) -> tuple[list[SampleRecord], GradingInfo | None]:
     """Score every record (errored completions get no score), through the task's grader if it has
     one; returns the records in the same order and the grading info."""
     grader = task.grader()
     if grader is None:
-        return [score_record(task, record) for record in records], {}
+        return [score_record(task, record) for record in records], None
     progress = progress or SilentProgress()
     by_key = {record.key: record.model_copy(update={"score": None}) for record in records}
     try:
@@ -568,8 +571,6 @@ def score_all(
         finally:
             progress.finish()
         info = grader.info()
-        if grader.failures:
-            info = {**info, "failures": grader.failures[:20], "failed": len(grader.failures)}
     finally:
         grader.close()
     return [by_key[record.key] for record in records], info
@@ -604,7 +605,7 @@ def build_result(
     max_error_rate: float,
     status: RunStatus | None = None,
     *,
-    grading: dict[str, Any] | None = None,
+    grading: GradingInfo | None = None,
 ) -> RunResult:
     planned = [records[item.key] for item in plan.items if item.key in records]
     metrics, categories, assessed = assess(plan.task, planned, len(plan.items), max_error_rate)
@@ -627,7 +628,7 @@ def build_result(
         timings=_timings(previous.timings if previous else None, session),
         prompt_prefixes=plan.prefixes,
         backend_info=backend_info,
-        grading=grading or {},
+        grading=grading,
         notes=[*plan.notes, *usage_notes(planned)],
         harness_version=__version__,
     )

@@ -358,6 +358,8 @@ class Server:
         status = 0
         try:
             libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            # A session of its own: kill(0, ...) must not reach the server's process group.
+            os.setsid()
             if self.namespaces:
                 mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
                 for target, size in (
@@ -371,7 +373,6 @@ class Server:
                     mount("tmpfs", "/run", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
                 os.chdir("/tmp")
             else:
-                os.setsid()
                 os.chdir(self.workdir)
                 os.environ.update({"HOME": self.workdir, "TMPDIR": self.workdir})
             devnull = os.open(os.devnull, os.O_RDWR)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import gc
 import json
 import os
 import resource
@@ -72,6 +73,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
@@ -261,8 +263,12 @@ class ProgramChannel:
     def __init__(self, incoming: int, outgoing: int) -> None:
         self.incoming = incoming
         self.outgoing = outgoing
+        self.first: bytes | None = None
 
     def receive(self) -> bytes | None:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
         header = read_exact(self.incoming, LENGTH.size)
         if header is None:
             return None
@@ -296,6 +302,10 @@ class Server:
         namespace: dict[str, Any] = {"__name__": "sandboxed_program"}
         exec(compile(config["program_main"], "<program main>", "exec"), namespace)
         self.program_main = namespace["main"]
+        # Everything loaded so far is kept out of the collector's reach, so that a forked program's
+        # collections do not touch (and copy) the pages it shares with the server.
+        gc.collect()
+        gc.freeze()
         self.program: int | None = None
         self.to_program: int | None = None
         self.from_program: int | None = None
@@ -305,6 +315,7 @@ class Server:
         self.filled = 0
         self.oversized = False
         self.workdir = ""
+        self.prepared: tuple[int, int, int, str] | None = None
 
     # Talking to the harness ------------------------------------------------------------------------
 
@@ -317,12 +328,16 @@ class Server:
 
     # The program's process -------------------------------------------------------------------------
 
-    def start(self, header: dict[str, Any], body: bytearray, offset: int) -> None:
-        if not self.namespaces:
-            self.workdir = tempfile.mkdtemp(prefix="harness-program-")
+    def prepare(self) -> None:
+        """Fork and isolate the next program's process ahead of its job, while the harness is busy
+        elsewhere (making namespaces waits on the kernel more than it computes)."""
+        if self.prepared is not None:
+            return
+        workdir = tempfile.mkdtemp(prefix="harness-program-") if not self.namespaces else ""
         to_read, to_write = os.pipe()
         from_read, from_write = os.pipe()
         control_read, control_write = os.pipe()
+        server = os.getpid()
         intermediate = os.fork()
         if intermediate == 0:
             try:
@@ -334,7 +349,8 @@ class Server:
                 pid = os.fork()
                 if pid == 0:
                     os.close(control_write)
-                    self.become_program(header, to_read, from_write)
+                    self.workdir = workdir
+                    self.become_program(server, to_read, from_write)
                 write_all(control_write, struct.pack(">i", pid))
             finally:
                 os._exit(0)
@@ -348,13 +364,21 @@ class Server:
             os.close(to_write)
             os.close(from_read)
             raise OSError("the program's process could not be started")
-        self.program = struct.unpack(">i", reported)[0]
-        self.to_program, self.from_program = to_write, from_read
         os.set_blocking(from_read, False)
-        self.relay_to_program(body, offset)
+        self.prepared = (struct.unpack(">i", reported)[0], to_write, from_read, workdir)
 
-    def become_program(self, header: dict[str, Any], incoming: int, outgoing: int) -> None:
-        """Runs in the program's process: isolate, then hand over to the program's main. Never returns."""
+    def start(self, header: dict[str, Any], body: bytearray, offset: int) -> None:
+        self.prepare()
+        assert self.prepared is not None
+        self.program, self.to_program, self.from_program, self.workdir = self.prepared
+        self.prepared = None
+        # The first frame tells the prepared process its CPU limit; the job follows it.
+        LENGTH.pack_into(body, offset - LENGTH.size, int(header["cpu_s"]))
+        self.relay_to_program(body, offset - LENGTH.size)
+
+    def become_program(self, server: int, incoming: int, outgoing: int) -> None:
+        """Runs in the program's process: isolate, wait for the job, then hand over to the program's
+        main. Never returns."""
         status = 0
         try:
             libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
@@ -373,6 +397,10 @@ class Server:
                     mount("tmpfs", "/run", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
                 os.chdir("/tmp")
             else:
+                # Adopted by the server once the intermediate process is gone; then it dies with it.
+                while os.getppid() != server:
+                    time.sleep(0.001)
+                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
                 os.chdir(self.workdir)
                 os.environ.update({"HOME": self.workdir, "TMPDIR": self.workdir})
             devnull = os.open(os.devnull, os.O_RDWR)
@@ -384,11 +412,9 @@ class Server:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             limits = self.limits
-            cpu = int(header["cpu_s"])
             # The bubblewrap monitor and this server are tasks of the same user in the namespace.
             processes = 1 if self.memory_cap == "single-task" else limits["processes"] + 2
             for name, value in (
-                (resource.RLIMIT_CPU, (cpu, cpu + 1)),
                 (resource.RLIMIT_AS, (limits["memory_bytes"],) * 2),
                 (resource.RLIMIT_NPROC, (processes, processes)),
                 (resource.RLIMIT_FSIZE, (limits["file_size_bytes"],) * 2),
@@ -401,7 +427,14 @@ class Server:
                 drop_capabilities()
             if self.bpf is not None:
                 install_seccomp(self.bpf)
-            self.program_main(ProgramChannel(3, 4))
+            channel = ProgramChannel(3, 4)
+            first = channel.receive()
+            if first is None:
+                raise SystemExit(0)
+            (cpu,) = LENGTH.unpack_from(first)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            channel.first = first[LENGTH.size :]
+            self.program_main(channel)
         except SystemExit as stop:
             status = stop.code if isinstance(stop.code, int) else 1
         except BaseException:
@@ -481,6 +514,12 @@ class Server:
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         oversized, self.oversized = self.oversized, False
         self.reply_json(b"E", {"status": code, "oversized": oversized})
+        self.prepare_quietly()
+
+    def prepare_quietly(self) -> None:
+        # A failure here is reported when a program needs the process (start prepares again).
+        with contextlib.suppress(OSError):
+            self.prepare()
 
     # The loop ------------------------------------------------------------------------------------------
 
@@ -494,6 +533,7 @@ class Server:
                 "python": sys.version.split()[0],
             },
         )
+        self.prepare_quietly()
         while True:
             watched = [0] if self.from_program is None else [0, self.from_program]
             ready, _, _ = select.select(watched, [], [])

@@ -13,8 +13,9 @@ worker processes by
   environment has; `--upstream-python` picks another interpreter).
 
 Reported per repetition (the two alternate, on the same cores): tests executed per second and programs
-per second, the ratio ours/upstream, and how often the two agree on pass or fail. Without an upstream
-checkout only our figures are printed.
+per second, the ratio ours/upstream, the CPU time per program of all processes involved (and the ratio
+upstream/ours: on a machine shared with other work, the one figure the other work cannot move), and how
+often the two agree on pass or fail. Without an upstream checkout only our figures are printed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -155,6 +157,9 @@ class Measured:
     seconds: float
     tests_executed: int
     passed: list[bool]
+    # CPU seconds of every process involved (the grader's and all it started): what the grading costs
+    # regardless of what else runs on the machine.
+    cpu_s: float
 
     def report(self, programs: int) -> dict[str, Any]:
         return {
@@ -162,7 +167,14 @@ class Measured:
             "tests_executed": self.tests_executed,
             "tests_per_s": round(self.tests_executed / self.seconds, 1),
             "programs_per_s": round(programs / self.seconds, 1),
+            "cpu_ms_per_program": round(1000 * self.cpu_s / programs, 2),
         }
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its descendants that have been waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def grade_with_harness(cases: list[Case], workers: int) -> Measured:
@@ -170,6 +182,7 @@ def grade_with_harness(cases: list[Case], workers: int) -> Measured:
         {case.question_id: case.tests for case in cases}, probe(), workers=workers, timeout_s=TIMEOUT_S
     )
     order = [(case.question_id, i) for case in cases for i in range(len(case.solutions))]
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     try:
         for case in cases:
@@ -183,26 +196,32 @@ def grade_with_harness(cases: list[Case], workers: int) -> Measured:
         grader.close()
     elapsed = time.perf_counter() - started
     executed = sum(sum(1 for t in s.details["tests"] if t["verdict"] != "not_run") for s in scores.values())
-    return Measured(elapsed, executed, [scores[key].value == 1.0 for key in order])
+    passed = [scores[key].value == 1.0 for key in order]
+    return Measured(elapsed, executed, passed, cpu_seconds() - cpu_before)
 
 
 # Runs in a separate interpreter with the upstream checkout importable; times `codegen_metrics` alone.
 UPSTREAM_RUNNER = """
-import json, sys, time
+import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
+def cpu_seconds():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 from lcb_runner.evaluation.compute_code_generation_metrics import codegen_metrics
 job = json.load(open(sys.argv[2]))
+cpu_before = cpu_seconds()
 started = time.perf_counter()
 metrics, results, _ = codegen_metrics(
     job["samples"], job["generations"], k_list=[1],
     num_process_evaluate=job["workers"], timeout=job["timeout"],
 )
 elapsed = time.perf_counter() - started
+cpu = cpu_seconds() - cpu_before
 ordered = [
     [[x if isinstance(x, bool) else int(x) for x in r] for r in results[i]]
     for i in range(len(job["samples"]))
 ]
-json.dump({"seconds": elapsed, "results": ordered}, open(sys.argv[3], "w"))
+json.dump({"seconds": elapsed, "cpu_s": cpu, "results": ordered}, open(sys.argv[3], "w"))
 """
 
 
@@ -236,6 +255,7 @@ def grade_with_upstream(cases: list[Case], workers: int, checkout: Path, python:
         measured["seconds"],
         sum(len(r) for r in results),
         [all(x is True for x in r) and len(r) > 0 for r in results],
+        measured["cpu_s"],
     )
 
 
@@ -270,6 +290,7 @@ def main() -> None:
             run["ratio_tests_per_s"] = round(
                 (ours.tests_executed / ours.seconds) / (upstream.tests_executed / upstream.seconds), 3
             )
+            run["ratio_cpu_per_program"] = round(upstream.cpu_s / ours.cpu_s, 3)
             run["pass_fail_agreement"] = sum(
                 a == b for a, b in zip(ours.passed, upstream.passed, strict=True)
             ) / len(ours.passed)
@@ -277,6 +298,8 @@ def main() -> None:
     ratios = [run["ratio_tests_per_s"] for run in report["runs"] if "ratio_tests_per_s" in run]
     if ratios:
         report["ratio_range"] = [min(ratios), max(ratios)]
+        cpu_ratios = [run["ratio_cpu_per_program"] for run in report["runs"]]
+        report["cpu_ratio_range"] = [min(cpu_ratios), max(cpu_ratios)]
     print(json.dumps(report, indent=2))
 
 

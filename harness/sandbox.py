@@ -80,7 +80,7 @@ STDERR_TAIL_BYTES = 4096
 # Host paths that are symbolic links into /usr on merged-/usr systems, or real directories on others.
 SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-# One BLAS thread: a preloaded numpy must not start a thread pool in the server that forks programs.
+# One BLAS thread: numpy in a program must not start a thread pool (threads count against its limits).
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SERVER_SOURCE = (Path(__file__).with_name("sandbox_server.py")).read_text(encoding="utf-8")
 SERVER_START_S = 60.0
@@ -135,8 +135,8 @@ class Isolation(BaseModel):
     namespaces: tuple[str, ...] = ()
     seccomp: bool = False
     memory_cap: MemoryCap = "single-task"
-    # Modules the warm sandbox imports before forking programs (numpy, as in upstream's environment).
-    preloaded: tuple[str, ...] = ()
+    # Third-party modules a program can import (numpy, as in upstream's grading environment).
+    importable: tuple[str, ...] = ()
 
     @property
     def protections(self) -> list[str]:
@@ -892,10 +892,18 @@ def main(channel):
     with open('/proc/self/status') as handle:
         lines = handle.read().splitlines()
     status = dict(line.split(':\\t', 1) for line in lines if ':\\t' in line)
+    importable = []
+    for name in %r:
+        try:
+            __import__(name)
+            importable.append(name)
+        except Exception:
+            pass
     channel.send(json.dumps({'pid': os.getpid(), 'seccomp': status.get('Seccomp', '').strip(),
-        'caps': status.get('CapEff', '').strip(), 'uid': os.getuid()}).encode())
+        'caps': status.get('CapEff', '').strip(), 'uid': os.getuid(), 'importable': importable}).encode())
 """
-PRELOAD_CANDIDATES = ("numpy",)
+THIRD_PARTY = ("numpy",)
+PROBE_MAIN %= (THIRD_PARTY,)
 
 
 def _bwrap_version() -> str | None:
@@ -914,7 +922,7 @@ def probe(python: str | None = None) -> Isolation:
 
 def _warm_check(isolation: Isolation) -> Isolation:
     """Run one program in a warm sandbox and record the protections it really got."""
-    server = ProgramServer(isolation, Limits(), PROBE_MAIN, PRELOAD_CANDIDATES)
+    server = ProgramServer(isolation, Limits(), PROBE_MAIN)
     try:
         server.start_program(b"", cpu_s=30)
         reply = server.receive(time.monotonic() + 30)
@@ -931,7 +939,7 @@ def _warm_check(isolation: Isolation) -> Isolation:
         update={
             "seccomp": seccomp,
             "memory_cap": server.memory_cap,
-            "preloaded": tuple(server.ready.get("preloaded", ())),
+            "importable": tuple(seen["importable"]),
         }
     )
 

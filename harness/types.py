@@ -223,7 +223,7 @@ class GradingInfo(_Strict):
     namespaces: list[str] = Field(default_factory=list)
     seccomp: bool | None = None
     memory_cap: str | None = None
-    preloaded: list[str] = Field(default_factory=list)
+    importable: list[str] = Field(default_factory=list)
     failed: int = 0
     failures: list[str] = Field(default_factory=list)
 

@@ -71,7 +71,8 @@ TEST_GRACE_S = 1.0
 # Room in a reply frame for its JSON header next to the program's output.
 REPLY_HEADROOM_BYTES = 64 << 10
 TRUNCATE_CHARS = 300
-# Imported before programs are forked: upstream's graders run where numpy is already imported.
+# Imported before programs are forked, so no program pays for them: upstream's graders run where numpy
+# is already imported, and importing it inside a program's process takes a good part of a time limit.
 PRELOAD = ("numpy", "unittest.mock", *PRELUDE_MODULES)
 
 TestType = Literal["stdin", "functional"]
@@ -605,7 +606,7 @@ class LiveCodeBenchGrader:
             namespaces=list(isolation.namespaces),
             seccomp=isolation.seccomp,
             memory_cap=isolation.memory_cap,
-            preloaded=list(isolation.preloaded),
+            importable=list(isolation.importable),
             failed=len(self.failures),
             failures=self.failures[:20],
         )

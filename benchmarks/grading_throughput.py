@@ -1,48 +1,42 @@
-"""LiveCodeBench grading throughput: sandboxed, unsandboxed, and an in-process grader in upstream's style.
+"""LiveCodeBench grading throughput: the harness's sandboxed grader against upstream's own grader.
 
-    python benchmarks/grading_throughput.py --problems 200 --solutions 5 --workers 2
+    python benchmarks/grading_throughput.py --upstream PATH/TO/LiveCodeBench --workers 2 --repeat 3
 
-The same programs (200 synthetic problems, half stdin and half functional, 8 tests each; per problem
-three correct solutions, one wrong and one that crashes) are graded three ways with the same number of
-worker processes:
+The same programs (by default 100 synthetic problems, half stdin and half functional, 5 tests each; per
+problem three correct solutions, one wrong and one that crashes) are graded with the same number of
+worker processes by
+- `ours`: the harness's grader (tasks/livecodebench_grading.py) with the strongest isolation this
+  machine offers (warm bubblewrap sandboxes, per-program namespaces, seccomp, memory cgroup);
+- `upstream`: LiveCodeBench's own `codegen_metrics` (lcb_runner/evaluation), in-process and unsandboxed,
+  run from the checkout given by `--upstream` or the LCB_UPSTREAM environment variable (a clone of
+  github.com/LiveCodeBench/LiveCodeBench; its grading code needs numpy and tqdm, which this project's
+  environment has; `--upstream-python` picks another interpreter).
 
-- `sandboxed`: the harness's grader, one bubblewrap sandbox per program (harness/sandbox.py);
-- `unsandboxed`: the same grader with isolation turned off (resource limits only);
-- `official_style`: a re-implementation of upstream's grader (lcb_runner/evaluation): per program a
-  forked `multiprocessing.Process` that disables os functions, runs the tests in-process under
-  `signal.alarm`, and returns its results through a `multiprocessing.Manager` list, with the global
-  timeout `(timeout + 1) * tests + 5` on `join`.
-
-Reported: tests executed per second for each, and the ratios to `official_style` (the baseline, measured
-in the same run). Verdict agreement between the three is checked and reported too.
+Reported per repetition (the two alternate, on the same cores): tests executed per second and programs
+per second, the ratio ours/upstream, the CPU time per program of all processes involved (and the ratio
+upstream/ours: on a machine shared with other work, the one figure the other work cannot move), and how
+often the two agree on pass or fail. Without an upstream checkout only our figures are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
+import os
 import random
-import signal
+import resource
+import subprocess
+import sys
+import tempfile
 import time
-import types
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from harness.sandbox import Isolation, probe, unsandboxed
+from harness.sandbox import probe
 from harness.types import Completion, Prompt
-from tasks.livecodebench_driver import (
-    PRELUDE_IMPORTS,
-    WRAPPED,
-    CapturedOutput,
-    TimeoutException,
-    disable_destructive_functions,
-    unwrap_main_guard,
-    wrap_in_function,
-)
-from tasks.livecodebench_grading import LiveCodeBenchGrader, ProblemTests, TestType, compare_stdout
+from tasks.livecodebench_grading import LiveCodeBenchGrader, ProblemTests, TestType
 
 TIMEOUT_S = 6.0
 HEAD = "class Solution:\n    def {name}(self, nums):\n        "
@@ -55,7 +49,6 @@ RUNNING_LOOP = (
     "out, t = [], 0\n        for x in nums:\n"
     "            t += x\n            out.append(t)\n        return out\n"
 )
-TESTS_PER_PROBLEM = 8
 
 
 @dataclass
@@ -130,42 +123,66 @@ FUNCTIONAL_FAMILIES = [
 class Case:
     question_id: str
     tests: ProblemTests
-    decoded: list[tuple[str, str]]
+    inputs: list[str]
+    outputs: list[str]
     solutions: list[str]
 
 
-def build_cases(problems: int, solutions: int, seed: int = 0) -> list[Case]:
+def build_cases(problems: int, solutions: int, tests: int, seed: int = 0) -> list[Case]:
     cases = []
     families = STDIN_FAMILIES + FUNCTIONAL_FAMILIES
     for index in range(problems):
         family = families[index % len(families)]
         rng = random.Random(seed * 1_000_003 + index)
-        tests = []
-        for _ in range(TESTS_PER_PROBLEM):
+        rows = []
+        for _ in range(tests):
             value = family.make_input(rng)
             if family.testtype == "stdin":
                 text_in = f"{len(value)}\n{' '.join(map(str, value))}\n"
                 text_out = f"{family.answer(value)}\n"
             else:
                 text_in, text_out = json.dumps(value), json.dumps(family.answer(value))
-            tests.append({"input": text_in, "output": text_out, "testtype": family.testtype})
+            rows.append({"input": text_in, "output": text_out, "testtype": family.testtype})
         testtype: TestType = "stdin" if family.testtype == "stdin" else "functional"
-        problem = ProblemTests(json.dumps(tests[:1]), json.dumps(tests[1:]), testtype, family.func_name)
+        problem = ProblemTests(json.dumps(rows[:1]), json.dumps(rows[1:]), testtype, family.func_name)
         chosen = [family.solutions[i % len(family.solutions)] for i in range(solutions)]
-        cases.append(Case(f"p{index:04d}", problem, [(t["input"], t["output"]) for t in tests], chosen))
+        inputs = [row["input"] for row in rows]
+        outputs = [row["output"] for row in rows]
+        cases.append(Case(f"p{index:04d}", problem, inputs, outputs, chosen))
     return cases
 
 
-# The harness's grader ---------------------------------------------------------------------------------
+@dataclass
+class Measured:
+    seconds: float
+    tests_executed: int
+    passed: list[bool]
+    # CPU seconds of every process involved (the grader's and all it started): what the grading costs
+    # regardless of what else runs on the machine.
+    cpu_s: float
+
+    def report(self, programs: int) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 2),
+            "tests_executed": self.tests_executed,
+            "tests_per_s": round(self.tests_executed / self.seconds, 1),
+            "programs_per_s": round(programs / self.seconds, 1),
+            "cpu_ms_per_program": round(1000 * self.cpu_s / programs, 2),
+        }
 
 
-def grade_with_harness(
-    cases: list[Case], isolation: Isolation, workers: int
-) -> tuple[float, int, list[bool]]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its descendants that have been waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def grade_with_harness(cases: list[Case], workers: int) -> Measured:
     grader = LiveCodeBenchGrader(
-        {case.question_id: case.tests for case in cases}, isolation, workers=workers, timeout_s=TIMEOUT_S
+        {case.question_id: case.tests for case in cases}, probe(), workers=workers, timeout_s=TIMEOUT_S
     )
     order = [(case.question_id, i) for case in cases for i in range(len(case.solutions))]
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     try:
         for case in cases:
@@ -179,144 +196,110 @@ def grade_with_harness(
         grader.close()
     elapsed = time.perf_counter() - started
     executed = sum(sum(1 for t in s.details["tests"] if t["verdict"] != "not_run") for s in scores.values())
-    return elapsed, executed, [scores[key].value == 1.0 for key in order]
+    passed = [scores[key].value == 1.0 for key in order]
+    return Measured(elapsed, executed, passed, cpu_seconds() - cpu_before)
 
 
-# Upstream-style in-process grading ---------------------------------------------------------------------
+# Runs in a separate interpreter with the upstream checkout importable; times `codegen_metrics` alone.
+UPSTREAM_RUNNER = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+def cpu_seconds():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+from lcb_runner.evaluation.compute_code_generation_metrics import codegen_metrics
+job = json.load(open(sys.argv[2]))
+cpu_before = cpu_seconds()
+started = time.perf_counter()
+metrics, results, _ = codegen_metrics(
+    job["samples"], job["generations"], k_list=[1],
+    num_process_evaluate=job["workers"], timeout=job["timeout"],
+)
+elapsed = time.perf_counter() - started
+cpu = cpu_seconds() - cpu_before
+ordered = [
+    [[x if isinstance(x, bool) else int(x) for x in r] for r in results[i]]
+    for i in range(len(job["samples"]))
+]
+json.dump({"seconds": elapsed, "cpu_s": cpu, "results": ordered}, open(sys.argv[3], "w"))
+"""
 
 
-def _on_alarm(signum: int, frame: object) -> None:
-    raise TimeoutException
-
-
-def _official_run(
-    code: str, testtype: str, func_name: str | None, tests: list[tuple[str, str]], timeout: int, out: Any
-) -> None:
-    """Upstream's run_test in the forked process: disable os functions, compile under an alarm, run
-    each test in-process under an alarm, stop at the first failure."""
-    import io
-    import sys
-
-    signal.signal(signal.SIGALRM, _on_alarm)
-    disable_destructive_functions()
-    results: list[Any] = []
-    try:
-        source = (
-            wrap_in_function(unwrap_main_guard(code))
-            if testtype == "stdin"
-            else PRELUDE_IMPORTS + "\n\n" + code
+def grade_with_upstream(cases: list[Case], workers: int, checkout: Path, python: str) -> Measured:
+    job = {
+        "samples": [
+            {
+                "input_output": json.dumps(
+                    {"inputs": c.inputs, "outputs": c.outputs, "fn_name": c.tests.func_name}
+                )
+            }
+            for c in cases
+        ],
+        "generations": [c.solutions for c in cases],
+        "workers": workers,
+        "timeout": int(TIMEOUT_S),
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        job_file, result_file = Path(scratch) / "job.json", Path(scratch) / "results.json"
+        job_file.write_text(json.dumps(job))
+        subprocess.run(
+            [python, "-c", UPSTREAM_RUNNER, str(checkout), str(job_file), str(result_file)],
+            check=True,
+            cwd=scratch,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        signal.alarm(timeout)
-        module = types.ModuleType("tmp_sol")
-        exec(source, module.__dict__)
-        target = (
-            getattr(module, WRAPPED) if testtype == "stdin" else getattr(module.Solution(), str(func_name))
-        )
-        signal.alarm(0)
-    except BaseException:
-        signal.alarm(0)
-        out.append([-4])
-        return
-    real_stdout = sys.stdout
-    for text_in, text_out in tests:
-        signal.alarm(timeout)
-        try:
-            if testtype == "stdin":
-                capture = CapturedOutput(1 << 24)
-                sys.stdin = io.StringIO(text_in)
-                sys.stdout = capture
-                try:
-                    target()
-                except SystemExit:
-                    pass
-                finally:
-                    sys.stdout = real_stdout
-                signal.alarm(0)
-                ok = compare_stdout(capture.getvalue(), text_out) is None
-            else:
-                prediction = target(*[json.loads(line) for line in text_in.split("\n")])
-                signal.alarm(0)
-                if isinstance(prediction, tuple):
-                    prediction = list(prediction)
-                ok = prediction == json.loads(text_out)
-        except TimeoutException:
-            results.append(-3)
-            break
-        except BaseException:
-            signal.alarm(0)
-            results.append(-4)
-            break
-        results.append(True if ok else -2)
-        if not ok:
-            break
-    out.append(results)
-
-
-def official_check(job: tuple[str, str, str | None, list[tuple[str, str]], int]) -> list[Any]:
-    """Upstream's check_correctness: a Manager list, a forked Process, join with the global timeout."""
-    code, testtype, func_name, tests, timeout = job
-    context = multiprocessing.get_context("fork")
-    manager = context.Manager()
-    try:
-        results = manager.list()
-        process = context.Process(
-            target=_official_run, args=(code, testtype, func_name, tests, timeout, results)
-        )
-        process.start()
-        process.join(timeout=(timeout + 1) * len(tests) + 5)
-        if process.is_alive():
-            process.kill()
-        return list(results[0]) if len(results) else [-1] * len(tests)
-    finally:
-        manager.shutdown()
-
-
-def grade_official_style(cases: list[Case], workers: int) -> tuple[float, int, list[bool]]:
-    jobs = [
-        (code, case.tests.testtype, case.tests.func_name, case.decoded, int(TIMEOUT_S))
-        for case in cases
-        for code in case.solutions
-    ]
-    started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(official_check, jobs))
-    elapsed = time.perf_counter() - started
-    executed = sum(len(r) for r in results)
-    return elapsed, executed, [all(x is True for x in r) and len(r) == TESTS_PER_PROBLEM for r in results]
+        measured = json.loads(result_file.read_text())
+    results = [r for per_problem in measured["results"] for r in per_problem]
+    return Measured(
+        measured["seconds"],
+        sum(len(r) for r in results),
+        [all(x is True for x in r) and len(r) > 0 for r in results],
+        measured["cpu_s"],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=200)
+    parser.add_argument("--problems", type=int, default=100)
     parser.add_argument("--solutions", type=int, default=5)
+    parser.add_argument("--tests", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--upstream", type=Path, default=os.environ.get("LCB_UPSTREAM") or None)
+    parser.add_argument("--upstream-python", default=sys.executable)
     args = parser.parse_args()
+    if args.upstream is not None and not (args.upstream / "lcb_runner" / "evaluation").is_dir():
+        parser.error(f"--upstream {args.upstream}: not a LiveCodeBench checkout (no lcb_runner/evaluation)")
 
-    cases = build_cases(args.problems, args.solutions)
-    runs: dict[str, tuple[float, int, list[bool]]] = {}
-    runs["official_style"] = grade_official_style(cases, args.workers)
-    runs["unsandboxed"] = grade_with_harness(cases, unsandboxed(), args.workers)
-    runs["sandboxed"] = grade_with_harness(cases, probe(), args.workers)
-    baseline_rate = runs["official_style"][1] / runs["official_style"][0]
+    cases = build_cases(args.problems, args.solutions, args.tests)
+    programs = sum(len(c.solutions) for c in cases)
     report: dict[str, Any] = {
-        "programs": sum(len(c.solutions) for c in cases),
+        "programs": programs,
         "workers": args.workers,
-        "isolation": probe().mechanism,
+        "isolation": probe().protections,
+        "runs": [],
     }
-    for name, (elapsed, executed, _) in runs.items():
-        rate = executed / elapsed
-        report[name] = {
-            "seconds": round(elapsed, 2),
-            "tests_executed": executed,
-            "tests_per_s": round(rate, 1),
-            "ratio_to_official_style": round(rate / baseline_rate, 3),
-        }
-    passed = {name: verdicts for name, (_, _, verdicts) in runs.items()}
-    report["verdict_agreement"] = {
-        f"{a}_vs_{b}": sum(x == y for x, y in zip(passed[a], passed[b], strict=True)) / len(passed[a])
-        for a, b in (("sandboxed", "official_style"), ("sandboxed", "unsandboxed"))
-    }
-    report["pass_rate"] = {name: sum(v) / len(v) for name, v in passed.items()}
+    for _ in range(args.repeat):
+        run: dict[str, Any] = {}
+        ours = grade_with_harness(cases, args.workers)
+        run["ours"] = ours.report(programs)
+        if args.upstream is not None:
+            upstream = grade_with_upstream(cases, args.workers, args.upstream, args.upstream_python)
+            run["upstream"] = upstream.report(programs)
+            run["ratio_tests_per_s"] = round(
+                (ours.tests_executed / ours.seconds) / (upstream.tests_executed / upstream.seconds), 3
+            )
+            run["ratio_cpu_per_program"] = round(upstream.cpu_s / ours.cpu_s, 3)
+            run["pass_fail_agreement"] = sum(
+                a == b for a, b in zip(ours.passed, upstream.passed, strict=True)
+            ) / len(ours.passed)
+        report["runs"].append(run)
+    ratios = [run["ratio_tests_per_s"] for run in report["runs"] if "ratio_tests_per_s" in run]
+    if ratios:
+        report["ratio_range"] = [min(ratios), max(ratios)]
+        cpu_ratios = [run["ratio_cpu_per_program"] for run in report["runs"]]
+        report["cpu_ratio_range"] = [min(cpu_ratios), max(cpu_ratios)]
     print(json.dumps(report, indent=2))
 
 

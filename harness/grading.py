@@ -9,9 +9,9 @@ the rest when resumed; `harness score RUN` submits every stored completion again
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from harness.types import Completion, Prompt, Score
+from harness.types import Completion, GradingInfo, Prompt, Score
 
 RecordKey = tuple[str, int]
 Submission = tuple[RecordKey, Prompt, Completion]
@@ -40,8 +40,8 @@ class Grader(Protocol):
         """Answers that could not be graded (they stay unscored; grading them again may succeed)."""
         ...
 
-    def info(self) -> dict[str, Any]:
-        """How grading is done (isolation level, workers, limits), for run.json."""
+    def info(self) -> GradingInfo | None:
+        """How grading is done (isolation in force, workers, limits, failures so far), for run.json."""
         ...
 
     def close(self) -> None:
@@ -60,10 +60,10 @@ class BatchGrader:
     def __init__(
         self,
         grade_batch: Callable[[Sequence[Submission]], Iterator[tuple[RecordKey, Score]]],
-        info: dict[str, Any] | None = None,
+        info: GradingInfo | None = None,
     ) -> None:
         self._grade_batch = grade_batch
-        self._info = info or {}
+        self._info = info
         self._pending: list[Submission] = []
         self._failures: list[str] = []
 
@@ -92,8 +92,8 @@ class BatchGrader:
     def failures(self) -> list[str]:
         return self._failures
 
-    def info(self) -> dict[str, Any]:
-        return dict(self._info)
+    def info(self) -> GradingInfo | None:
+        return self._info
 
     def close(self) -> None:
         self._pending = []

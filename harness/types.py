@@ -11,7 +11,7 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
@@ -299,6 +299,33 @@ def _backend_info_v1(info: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+class GradingInfo(_Strict):
+    """How a run's answers were graded by executing them: the isolation in force, workers, limits, and
+    the answers that could not be graded."""
+
+    isolation: str
+    mechanism: str = ""
+    python: str = ""
+    workers: int = 1
+    timeout_s: float | None = None
+    limits: dict[str, int] = Field(default_factory=dict)
+    protections: list[str] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list)
+    seccomp: bool | None = None
+    memory_cap: str | None = None
+    importable: list[str] = Field(default_factory=list)
+    failed: int = 0
+    failures: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_older_runs(cls, data: Any) -> Any:
+        # Older run.json files hold a plain dict with a subset of these keys (and perhaps others).
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key in cls.model_fields}
+        return data
+
+
 class RunResult(_Strict):
     """The content of `run.json`. `usage` and `cost_usd` are the entry's; a judge's calls are counted
     in `judge_usage` and `judge_cost_usd`."""
@@ -319,8 +346,8 @@ class RunResult(_Strict):
     timings: Timings = Field(default_factory=Timings)
     prompt_prefixes: dict[str, str] = Field(default_factory=dict)
     backend_info: BackendInfo | None = None
-    # How answers were graded when grading executes them (isolation level, workers, limits).
-    grading: dict[str, Any] = Field(default_factory=dict)
+    # How answers were graded when grading executes them; None when they were not executed.
+    grading: GradingInfo | None = None
     imported: ImportInfo | None = None
     notes: list[str] = Field(default_factory=list)
     harness_version: str = ""
@@ -352,3 +379,9 @@ class RunResult(_Strict):
         data["backend_info"] = _backend_info_v1(info) if isinstance(info, dict) else None
         data["schema_version"] = SCHEMA_VERSION
         return data
+
+    @field_validator("grading", mode="before")
+    @classmethod
+    def _no_grading(cls, value: Any) -> Any:
+        # Older run.json files hold {} for runs that were not graded by execution.
+        return value or None

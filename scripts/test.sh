@@ -4,10 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real: bubblewrap and Debian's python3 for the code sandbox (the
-# sandboxed programs run under /usr/bin/python3), Chromium for the site tests.
+# sandboxed programs run under /usr/bin/python3, with numpy importable as in LiveCodeBench's own grading
+# environment, and libseccomp's bindings for the sandbox's system-call filter), Chromium for the site tests.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
-  for package in bubblewrap python3 chromium; do
+  for package in bubblewrap python3 python3-numpy python3-seccomp chromium; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if [ "${#missing[@]}" -gt 0 ]; then

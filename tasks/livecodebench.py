@@ -13,8 +13,10 @@ dataset `livecodebench/code_generation_lite`:
 - Sampling: n = 10 per problem (`--epochs`), temperature 0.2, top_p 0.95, at most 2000 new tokens, no
   stop sequence (upstream uses "###" for base models only).
 - The program is the text between the last two lines containing a ``` fence; none scores 0.
-- Grading (see `tasks/livecodebench_grading.py`): public then private tests, stop at the first failure,
-  6 s per test, stdout compared line by line then as decimals, functional answers by `==`.
+- Grading (see `tasks/livecodebench_grading.py`, following upstream commit 28fef95 of July 2025): public
+  then private tests, stop at the first failure, 6 s per test, stdout compared line by line then as
+  decimals, functional answers by `==`; `exit()` ends a stdin test normally, stdin offers `.buffer`, and
+  numpy is importable, as in upstream's grader.
 - pass@1 is the mean over problems of each problem's fraction of passing samples; pass@k the mean of
   the unbiased estimator, reported for k in (5, 10) when every problem has at least k samples.
 - Windows: `--start-date` / `--end-date` keep problems with start <= contest_date <= end, where both
@@ -24,11 +26,13 @@ dataset `livecodebench/code_generation_lite`:
   after the entry's `knowledge_cutoff` in models.yaml (what the leaderboard's time slider is for).
 
 Deliberate differences:
-- Each program runs in a sandbox (harness/sandbox.py), one interpreter per program, instead of in a
-  forked copy of the grader; the official in-process semantics (wrapped function, patched stdin, the
-  same disabled functions) are reproduced inside it, so verdicts agree, and the expected outputs never
-  enter the sandbox.
-- The per-test limit is also enforced from outside (a program that swallows SIGALRM still times out).
+- Each program runs in a sandbox (harness/sandbox.py), in a fresh process forked from a warm
+  interpreter, instead of in a forked copy of the grader; the official in-process semantics (wrapped
+  function, patched stdin and open, the same disabled functions) are reproduced inside it, so results
+  agree (tests/lcb_parity.py holds upstream's own results for common idioms), and the expected outputs
+  never enter the sandbox.
+- The per-test limit is also enforced from outside: a program that swallows SIGALRM is ended after the
+  limit plus one second.
 - Per-difficulty results are the run's categories; every test's outcome is kept in the record.
 - Time limits are wall-clock, as upstream: on a loaded machine use fewer `--workers` or a longer
   `--test-timeout` (upstream's README gives the same advice).

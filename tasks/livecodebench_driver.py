@@ -1,29 +1,42 @@
-"""Runs one candidate program against test inputs, the way LiveCodeBench's grader runs it.
+"""Runs one candidate program against test inputs the way LiveCodeBench's grader runs it.
 
-This file is executed inside the sandbox by the system interpreter (`python3 -I -c <this source>`), so
-it uses the standard library only and never imports the harness. It follows upstream's
-`lcb_runner/evaluation/testing_util.py`:
+The sandbox's fork server (harness/sandbox_server.py) calls `main(channel)` in each program's own
+process, after isolating it; this file uses the standard library only and never imports the harness.
+It reproduces upstream `lcb_runner/evaluation/testing_util.py` at LiveCodeBench/LiveCodeBench commit
+28fef95ea8c9f7a547c8329f2cd3d32b92c1fa24 (July 2025; its grader last changed on 2025-05-23):
 
+- Before loading, upstream's `reliability_guard()` is applied: `quit`, `os.kill`, `os.system`,
+  `os.fork`, `subprocess.Popen`, `shutil.rmtree`, ... become None, `help` too; `exit` is left alone
+  (since 2025-01-17), so `print(ans); exit()` works. Python's integer-string limit is 50,000 digits in
+  the whole sandbox, as upstream's metrics module sets it before forking its graders.
 - stdin programs: a trailing `if __name__ == '__main__':` block is unwrapped, the imports are hoisted
-  and everything else becomes the body of a function, preceded by upstream's prelude of star imports
-  and `sys.setrecursionlimit(50000)`. Each test calls that function with `sys.stdin` replaced by a
-  string buffer holding the input, `open()` returning the input, and `sys.stdout` captured.
-- functional (LeetCode) programs: the prelude plus the code is executed; when the code defines
-  `class Solution`, one instance is created and `<instance>.<func_name>(*args)` is called per test,
-  else `<func_name>` is looked up in the module (where the prelude's star imports also live).
-- As upstream, a stdin program whose text contains `class Solution` fails to load (upstream tries to
-  instantiate the class, which the wrapping has moved into a function).
-- Upstream's guard against destructive calls is applied before the program loads (`exit`, `quit`,
-  `os.kill`, `os.system`, `subprocess.Popen`, ... are set to None), so a program that calls `exit()`
-  fails here as it does there.
-- Per-test timeout by SIGALRM, like upstream; the harness enforces its own deadline as well, since a
-  program can block or swallow the alarm.
+  to the top level and everything else becomes the body of `wrapped_function`, after upstream's
+  prelude of star imports (so `open`, `stdin` and `stdout` are bound at load time to the real, empty
+  descriptors) and `sys.setrecursionlimit(50000)`. Each test calls the function with, as upstream's
+  patches do: `sys.stdin` replaced by a reader over the input whose `read()` returns all of it every
+  time, `readline()` reads line by line, `readlines()` is `input.split("\n")`, `.buffer.read()` gives the
+  bytes and `.buffer.readline()` always the first line, and which cannot be iterated; the real stdin's
+  `readline`/`readlines`/`read` patched to serve the input too (so `from sys import stdin` reads it);
+  `builtins.open` returning `unittest.mock.mock_open(read_data=input)`; `sys.stdout` captured in a
+  string buffer. `SystemExit` ends the test normally.
+- A program whose text contains `class Solution` gets `Solution()` instantiated at load, as upstream
+  does, which fails for stdin programs (the class lives inside the wrapper function).
+- functional (LeetCode) programs: the prelude plus the code is executed; `Solution()` is created once
+  (or the module itself used when there is no `class Solution`) and `<func_name>(*args)` called per
+  test with each input line JSON-decoded; a returned tuple becomes a list.
+- An exception during loading or a test is the test's failure; one whose repr mentions
+  `TimeoutException` is a time-out, as upstream classifies them. `SystemExit` anywhere but in a stdin
+  test, and any other BaseException, ends the process, which upstream reports as a failure of every
+  test.
+- Per-test SIGALRM timer of the configured limit, armed for loading and for each test; the sandbox's
+  server gives a program that disarms it the limit plus one second per test, then ends it.
 
-Protocol (one JSON object per line): the harness sends `{"mode", "code", "func_name", "timeout_s",
-"output_limit"}`; the driver answers `{"event": "loaded"}` or `{"event": "load_error" | "load_timeout",
-"error"}`. Then for each test the harness sends `{"input": str}` (stdin) or `{"args": list}`
-(functional) and the driver answers `{"status": "ok", "output" | "value", "time_s"}`, `{"status":
-"timeout"}`, `{"status": "error", "error"}` or `{"status": "output_limit"}`. Expected outputs never
+Frames (see harness/sandbox_server.py for their envelope). The harness sends the job `{"mode", "code",
+"func_name", "timeout_s", "output_limit"}`; the driver answers `{"event": "loaded"}` or `{"event":
+"load_error", "error"}`. Then per test the harness sends `{"input": str}` and the driver answers
+`{"status": "ok"}` with the captured output following the JSON (stdin), `{"status": "ok", "value"}`
+(functional), `{"status": "timeout"}`, `{"status": "error", "error"}` or `{"status": "output_limit"}`.
+Each reply is a 4-byte JSON length, the JSON, then the raw output bytes if any. Expected outputs never
 enter the sandbox: the harness compares.
 """
 
@@ -31,7 +44,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import decimal
 import fractions
 import io
@@ -40,11 +52,12 @@ import linecache
 import numbers
 import os
 import signal
+import struct
 import sys
-import time
 import traceback
 import types
-from typing import Any
+from typing import Any, Protocol
+from unittest import mock
 
 # Upstream prepends these imports to every program (testing_util.import_string).
 PRELUDE_MODULES = (
@@ -72,10 +85,49 @@ PRELUDE_IMPORTS = (
     + "".join(f"import {name}\n" for name in PRELUDE_MODULES if name not in ("builtins", "typing"))
     + "sys.setrecursionlimit(50000)\n"
 )
+# Functions upstream's reliability_guard() sets to None (it says itself that it is not a sandbox).
+DISABLED_OS_FUNCTIONS = (
+    "kill",
+    "system",
+    "putenv",
+    "remove",
+    "removedirs",
+    "rmdir",
+    "fchdir",
+    "setuid",
+    "fork",
+    "forkpty",
+    "killpg",
+    "rename",
+    "renames",
+    "truncate",
+    "replace",
+    "unlink",
+    "fchmod",
+    "fchown",
+    "chmod",
+    "chown",
+    "chroot",
+    "lchflags",
+    "lchmod",
+    "lchown",
+    "getcwd",
+    "chdir",
+)
+BLOCKED_MODULES = ("ipdb", "joblib", "resource", "psutil", "tkinter")
 WRAPPED = "wrapped_function"
 FILENAME = "<solution>"
 TRACEBACK_CHARS = 2000
 MAX_DEPTH = 200
+# Integers longer than this travel as hexadecimal, which no digit limit applies to.
+DECIMAL_INT_BITS = 12_000
+LENGTH = struct.Struct(">I")
+
+
+class Channel(Protocol):
+    def receive(self) -> bytes | None: ...
+
+    def send(self, body: bytes) -> None: ...
 
 
 class TimeoutException(Exception):
@@ -84,6 +136,10 @@ class TimeoutException(Exception):
 
 def _on_alarm(signum: int, frame: object) -> None:
     raise TimeoutException
+
+
+def is_timeout(error: BaseException) -> bool:
+    return "timeoutexception" in repr(error).lower()
 
 
 def unwrap_main_guard(code: str) -> str:
@@ -115,53 +171,62 @@ def wrap_in_function(code: str) -> str:
 
 
 def disable_destructive_functions() -> None:
-    """Upstream's `reliability_guard()` (it says itself that it is not a security sandbox)."""
+    import faulthandler
     import shutil
     import subprocess
 
-    os.environ["OMP_NUM_THREADS"] = "1"
-    builtins.exit = None  # type: ignore[assignment]
+    faulthandler.disable()
     builtins.quit = None  # type: ignore[assignment]
-    for name in (
-        "kill",
-        "system",
-        "putenv",
-        "remove",
-        "removedirs",
-        "rmdir",
-        "fchdir",
-        "setuid",
-        "fork",
-        "forkpty",
-        "killpg",
-        "rename",
-        "renames",
-        "truncate",
-        "replace",
-        "unlink",
-        "fchmod",
-        "fchown",
-        "chmod",
-        "chown",
-        "chroot",
-        "lchflags",
-        "lchmod",
-        "lchown",
-        "getcwd",
-        "chdir",
-    ):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    for name in DISABLED_OS_FUNCTIONS:
         setattr(os, name, None)
     shutil.rmtree = None  # type: ignore[assignment]
     shutil.move = None  # type: ignore[assignment]
     shutil.chown = None  # type: ignore[assignment]
     subprocess.Popen = None  # type: ignore[assignment,misc]
     builtins.help = None  # type: ignore[assignment]
-    for module in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
+    for module in BLOCKED_MODULES:
         sys.modules[module] = None  # type: ignore[assignment]
 
 
+class InputBytes:
+    """`sys.stdin.buffer` during a test: all the input at once, or (always) its first line."""
+
+    def __init__(self, text: str) -> None:
+        self.data = text.encode("utf-8")
+
+    def read(self, *args: Any) -> bytes:
+        return self.data
+
+    def readline(self, *args: Any) -> bytes:
+        return self.data.split(b"\n")[0] + b"\n"
+
+
+class InputReader:
+    """`sys.stdin` during a test. Attributes it does not define come from a string buffer over the
+    input, looked up on the instance only, so the reader itself is not iterable."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = io.StringIO(text)
+        self.buffer = InputBytes(text)
+
+    def read(self, *args: Any) -> str:
+        return self.text
+
+    def readline(self, *args: Any) -> str:
+        return self.lines.readline(*args)
+
+    def readlines(self, *args: Any) -> list[str]:
+        return self.text.split("\n")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lines, name)
+
+
 class CapturedOutput(io.StringIO):
-    """Upstream captures print() in a StringIO; this one stops storing past `limit` characters."""
+    """Upstream captures print() in a StringIO; this one stops storing past `limit` characters (the
+    output limit is in bytes: characters are at most as many)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -180,6 +245,42 @@ class CapturedOutput(io.StringIO):
         pass
 
 
+class StdinPatched:
+    """What upstream's stack of `unittest.mock.patch` decorators does around each stdin test: the real
+    stdin's `read`/`readlines`/`readline` serve the input (they are patched first, on the object
+    `sys.stdin` still names), then `sys.stdin` and `builtins.open` are replaced."""
+
+    METHODS = ("read", "readlines", "readline")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __enter__(self) -> None:
+        lines = iter(self.text.split("\n"))
+        text = self.text
+        self.real_stdin = sys.stdin
+        self.real_open = builtins.open
+        self.saved = {name: self.real_stdin.__dict__.get(name) for name in self.METHODS}
+        replacements = {
+            "read": lambda *args: text,
+            "readlines": lambda *args: text.split("\n"),
+            "readline": lambda *args: next(lines),
+        }
+        for name in self.METHODS:
+            setattr(self.real_stdin, name, replacements[name])
+        sys.stdin = InputReader(text)
+        builtins.open = mock.mock_open(read_data=text)
+
+    def __exit__(self, *exc: object) -> None:
+        builtins.open = self.real_open
+        sys.stdin = self.real_stdin
+        for name, saved in self.saved.items():
+            if saved is None:
+                self.real_stdin.__dict__.pop(name, None)
+            else:
+                setattr(self.real_stdin, name, saved)
+
+
 def encode_value(value: Any, depth: int = 0) -> Any:
     """A JSON form of a returned value that keeps what Python's == distinguishes (tuple vs list, dict
     key types, sets); the harness rebuilds the value and compares it with the expected output."""
@@ -189,14 +290,21 @@ def encode_value(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, str):
         return str(value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()  # a numpy scalar compares like the Python number it holds
+        if value is None or isinstance(value, (bool, str)):
+            return value
     if isinstance(value, numbers.Integral):
-        return int(value)
+        number = int(value)
+        if number.bit_length() > DECIMAL_INT_BITS:
+            return {"$": "int", "hex": hex(number)}
+        return number
     if isinstance(value, float):
         return float(value)
     if isinstance(value, decimal.Decimal):
         return {"$": "decimal", "v": str(value)}
     if isinstance(value, fractions.Fraction):
-        return {"$": "fraction", "v": [value.numerator, value.denominator]}
+        return {"$": "fraction", "v": [encode_value(value.numerator), encode_value(value.denominator)]}
     if isinstance(value, numbers.Real):
         return float(value)
     if isinstance(value, list):
@@ -222,104 +330,104 @@ def error_text() -> str:
     kind, error, tb = sys.exc_info()
     while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(kind, error, tb))[-TRACEBACK_CHARS:]
+    try:
+        return "".join(traceback.format_exception(kind, error, tb))[-TRACEBACK_CHARS:]
+    except Exception:
+        return f"{getattr(kind, '__name__', 'error')} (its message cannot be shown)"
 
 
-def main() -> None:
-    channel_in = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    channel_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    # What the program writes to the real stdin/stdout descriptors never touches the protocol; upstream
-    # compares only what print() writes to sys.stdout.
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    real_stdout = sys.stdout
-    real_open = builtins.open
+def reply(channel: Channel, message: dict[str, Any], output: bytes = b"") -> None:
+    head = json.dumps(message).encode()
+    channel.send(LENGTH.pack(len(head)) + head + output)
 
-    def reply(message: dict[str, Any]) -> None:
-        channel_out.write(json.dumps(message) + "\n")
-        channel_out.flush()
 
-    header = json.loads(channel_in.readline())
-    mode = header["mode"]
-    timeout_s = float(header["timeout_s"])
-    output_limit = int(header["output_limit"])
-    code = header["code"]
-    signal.signal(signal.SIGALRM, _on_alarm)
-    disable_destructive_functions()
-
+def load(job: dict[str, Any]) -> Any:
+    """The callable each test runs: the wrapped stdin program, or the functional method."""
+    mode = job["mode"]
+    code = job["code"]
     code = wrap_in_function(unwrap_main_guard(code)) if mode == "stdin" else PRELUDE_IMPORTS + "\n\n" + code
     # Tracebacks then show the program's own lines.
     linecache.cache[FILENAME] = (len(code), None, code.splitlines(keepends=True), FILENAME)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    signal.setitimer(signal.ITIMER_REAL, float(job["timeout_s"]))
     try:
         module = types.ModuleType("tmp_sol")
         exec(compile(code, FILENAME, "exec"), module.__dict__)
-        if mode == "stdin":
-            if "class Solution" in code:
-                # Upstream instantiates `Solution` whenever the text defines it, also for stdin
-                # programs, where the class lives inside the wrapper function: such programs fail.
-                module.Solution()
-            target: Any = getattr(module, WRAPPED)
-        else:
-            owner: Any = module.Solution() if "class Solution" in code else module
-            target = getattr(owner, header["func_name"], None)
-            if target is None:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                reply({"event": "load_error", "error": f"the program defines no {header['func_name']!r}"})
-                return
+        owner: Any = module.Solution() if "class Solution" in code else module
+    finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    except TimeoutException:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        reply({"event": "load_timeout", "error": "timed out while loading the program"})
-        return
-    except BaseException:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        reply({"event": "load_error", "error": error_text()})
-        return
-    reply({"event": "loaded"})
+    target = getattr(owner, WRAPPED if mode == "stdin" else job["func_name"], None)
+    if target is None:
+        raise LookupError(f"the program defines no {job['func_name'] or WRAPPED!r}")
+    return target
 
-    for line in channel_in:
-        message = json.loads(line)
-        if message.get("stop"):
-            return
-        capture = CapturedOutput(output_limit)
-        if mode == "stdin":
-            text = message["input"]
-            sys.stdin = io.StringIO(text)
-            builtins.open = lambda *args, _text=text, **kwargs: io.StringIO(_text)  # type: ignore[assignment]
+
+def run_stdin_test(
+    target: Any, text: str, timeout_s: float, output_limit: int
+) -> tuple[dict[str, Any], bytes]:
+    capture = CapturedOutput(output_limit)
+    real_stdout = sys.stdout
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        with StdinPatched(text):
             sys.stdout = capture
-        started = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
-        result: dict[str, Any]
-        try:
-            if mode == "stdin":
-                with contextlib.suppress(SystemExit):
-                    target()
-                value = None
-            else:
-                value = target(*message["args"])
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            elapsed = time.perf_counter() - started
-            if capture.exceeded:
-                result = {"status": "output_limit"}
-            elif mode == "stdin":
-                result = {"status": "ok", "output": capture.getvalue(), "time_s": elapsed}
-            else:
-                if isinstance(value, tuple):
-                    value = list(value)
-                result = {"status": "ok", "value": encode_value(value), "time_s": elapsed}
-        except TimeoutException:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            result = {"status": "timeout"}
-        except BaseException:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            result = {"status": "error", "error": error_text()}
-        finally:
-            sys.stdout = real_stdout
-            builtins.open = real_open
-        reply(result)
+            try:
+                target()
+            except SystemExit:
+                pass
+            finally:
+                sys.stdout = real_stdout
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except Exception as error:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if is_timeout(error):
+            return {"status": "timeout"}, b""
+        return {"status": "error", "error": error_text()}, b""
+    output = capture.getvalue().encode("utf-8", "surrogatepass")
+    if capture.exceeded or len(output) > output_limit:
+        return {"status": "output_limit"}, b""
+    return {"status": "ok"}, output
 
 
-if __name__ == "__main__":
-    main()
+def run_functional_test(target: Any, text: str, timeout_s: float) -> dict[str, Any]:
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        args = [json.loads(line) for line in text.split("\n")]
+        value = target(*args)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if isinstance(value, tuple):
+            value = list(value)
+        return {"status": "ok", "value": encode_value(value)}
+    except Exception as error:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if is_timeout(error):
+            return {"status": "timeout"}
+        return {"status": "error", "error": error_text()}
+
+
+def main(channel: Channel) -> None:
+    raw = channel.receive()
+    if raw is None:
+        return
+    job = json.loads(raw)
+    del raw
+    timeout_s = float(job["timeout_s"])
+    output_limit = int(job["output_limit"])
+    signal.signal(signal.SIGALRM, _on_alarm)
+    disable_destructive_functions()
+    try:
+        target = load(job)
+    except Exception as error:
+        event = "load_timeout" if is_timeout(error) else "load_error"
+        reply(channel, {"event": event, "error": error_text()})
+        return
+    reply(channel, {"event": "loaded"})
+    while (message := channel.receive()) is not None:
+        text = json.loads(message)["input"]
+        if job["mode"] == "stdin":
+            result, output = run_stdin_test(target, text, timeout_s, output_limit)
+            reply(channel, result, output)
+        else:
+            try:
+                reply(channel, run_functional_test(target, text, timeout_s))
+            except (TypeError, ValueError, RecursionError):
+                reply(channel, {"status": "error", "error": "the returned value cannot be sent back"})

@@ -1,23 +1,29 @@
 """LiveCodeBench grading: decode a problem's tests, run a program against them in the sandbox, judge.
 
-Judging follows upstream `lcb_runner/evaluation/testing_util.py` and `compute_code_generation_metrics.py`:
+Judging follows upstream `lcb_runner/evaluation/testing_util.py` and `compute_code_generation_metrics.py`
+at LiveCodeBench/LiveCodeBench commit 28fef95ea8c9f7a547c8329f2cd3d32b92c1fa24 (how the program is run
+is described in `tasks/livecodebench_driver.py`):
 
 - stdin programs: the captured output and the expected output are each stripped, split into lines and
   every line stripped; the line counts must match; each line matches if it is equal, or if both split
   into whitespace-separated tokens that all parse as decimals and the decimal lists are equal (so `1.0`
   matches `1.00`, but there is no tolerance beyond exact decimal equality).
 - functional programs: the returned value (a top-level tuple becomes a list) must equal the JSON-decoded
-  expected output under Python's `==`.
+  expected output under Python's `==`; integers of up to 50,000 digits are read, as upstream reads them.
 - Tests run public first, then private, and stop at the first failure (the remaining tests are recorded
   as not run). A program passes only if every test passes.
-- Per-test time limit `timeout_s` (upstream default 6 s, by SIGALRM in the program's process, and here
-  also by the harness's own deadline), and a global limit of `(timeout_s + 1) * tests + 5` seconds.
+- Time limit `timeout_s` per test (upstream default 6 s), by a SIGALRM timer in the program's process as
+  upstream. A program that disarms or swallows the timer is ended by the sandbox after the limit plus
+  one second for that test (upstream ends it after `(timeout_s + 1) * tests + 5` seconds in all, the
+  global limit applied here too).
 
-Deliberate differences: the program runs in a sandboxed interpreter of its own (upstream runs it in a
-forked copy of the grader with a few os functions disabled), the expected outputs stay outside it, and
-a returned value is compared by the harness after a type-preserving serialisation, so an object whose
-`__eq__` always answers True cannot pass a test. Output beyond `output_limit` characters per test fails
-the test (upstream would hold it all in memory).
+Deliberate differences: the program runs in a sandbox (harness/sandbox.py), in a process of its own
+forked from a warm interpreter, instead of in a forked copy of the grader; the expected outputs stay
+outside it, and a returned value is compared by the harness after a type-preserving serialisation, so
+an object whose `__eq__` always answers True cannot pass a test, and a returned numpy array is a wrong
+answer (upstream's comparison raises for it, a runtime error); both fail. Output beyond the output limit
+fails the test (upstream would hold it all in memory). What the program sends back is untrusted: a reply
+that cannot be read is that program's runtime error, never an error of the harness.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import io
 import json
 import math
 import multiprocessing
+import multiprocessing.util
 import pickle
 import signal
 import time
@@ -45,15 +52,28 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.errors import DataError, SandboxError
-from harness.sandbox import Exit, Isolation, Limits, Sandbox, SandboxedProcess, become_subreaper
-from harness.types import Completion, Prompt, Score
+from harness.sandbox import (
+    INT_MAX_STR_DIGITS,
+    LENGTH,
+    Isolation,
+    Limits,
+    ProgramEnd,
+    ProgramServer,
+    Sandbox,
+    become_subreaper,
+)
+from harness.types import Completion, GradingInfo, Prompt, Score
+from tasks.livecodebench_driver import PRELUDE_MODULES
 
 DRIVER_SOURCE = (Path(__file__).with_name("livecodebench_driver.py")).read_text(encoding="utf-8")
 DEFAULT_TIMEOUT_S = 6.0
-LOAD_GRACE_S = 5.0
 TEST_GRACE_S = 1.0
-OUTPUT_LIMIT_CHARS = 16 << 20
+# Room in a reply frame for its JSON header next to the program's output.
+REPLY_HEADROOM_BYTES = 64 << 10
 TRUNCATE_CHARS = 300
+# Imported before programs are forked, so no program pays for them: upstream's graders run where numpy
+# is already imported, and importing it inside a program's process takes a good part of a time limit.
+PRELOAD = ("numpy", "unittest.mock", *PRELUDE_MODULES)
 
 TestType = Literal["stdin", "functional"]
 Verdict = Literal[
@@ -239,11 +259,16 @@ def decode_value(value: Any) -> Any:
             return {decode_value(k): decode_value(v) for k, v in items}
         except (TypeError, ValueError):
             return _Opaque("<dict>")
+    if tag == "int" and isinstance(value.get("hex"), str):
+        # Hexadecimal: no digit limit applies, however long the integer.
+        return int(value["hex"], 16)
     if tag == "decimal" and isinstance(items, str):
         return decimal.Decimal(items)
     if tag == "fraction" and isinstance(items, list) and len(items) == 2:
-        return fractions.Fraction(int(items[0]), int(items[1]))
-    return _Opaque(str(value.get("repr", "<object>")))
+        numerator, denominator = (decode_value(item) for item in items)
+        if isinstance(numerator, int) and isinstance(denominator, int) and denominator:
+            return fractions.Fraction(numerator, denominator)
+    return _Opaque(str(value.get("repr", "<object>"))[:TRUNCATE_CHARS])
 
 
 def values_equal(got: Any, expected: Any) -> bool:
@@ -281,24 +306,159 @@ def global_timeout_s(timeout_s: float, tests: int) -> float:
     return (timeout_s + 1) * tests + 5
 
 
-def _outcome_for_exit(process_exit: Exit) -> tuple[Verdict, str]:
-    if process_exit.output_exceeded:
-        return "output_limit", "the program wrote more than the output limit"
-    name = process_exit.signal_name
-    tail = process_exit.stderr_tail.strip()[-1000:]
-    if name == "SIGXCPU":
-        return "time_limit", "CPU time limit exceeded"
-    if name is not None:
-        return "runtime_error", f"killed by {name}" + (f"\n{tail}" if tail else "")
-    return "runtime_error", f"the program exited with status {process_exit.returncode}" + (
-        f"\n{tail}" if tail else ""
-    )
-
-
 @lru_cache(maxsize=4)
 def _decoded(tests: ProblemTests, question_id: str) -> list[TestCase]:
     # The samples of one problem usually arrive one after another: decode its tests once.
     return tests.decode(f"problem {question_id}")
+
+
+@dataclass
+class Answer:
+    """What came back for one request to the program: a readable reply, or why there was none."""
+
+    message: dict[str, Any] | None = None
+    output: bytes = b""
+    wall_s: float = 0.0
+    end: ProgramEnd | None = None
+    timed_out: bool = False
+    unreadable: str | None = None
+
+
+def _big_int(digits: str) -> int:
+    """An integer literal of any length up to upstream's limit, without Python's 4,300-digit guard."""
+    if len(digits.lstrip("-")) > INT_MAX_STR_DIGITS:
+        raise ValueError(f"an integer of more than {INT_MAX_STR_DIGITS} digits")
+    return int(decimal.Decimal(digits))
+
+
+def read_json(text: str | bytes) -> Any:
+    """JSON as upstream's graders read it (integers of up to 50,000 digits)."""
+    return json.loads(text, parse_int=_big_int)
+
+
+def parse_reply(body: bytes) -> tuple[dict[str, Any], bytes] | str:
+    """A reply frame from the program: its JSON header and the raw output after it; or, for anything
+    malformed, what is wrong with it (the program wrote it, so it may be anything)."""
+    if len(body) < LENGTH.size:
+        return f"a reply of {len(body)} bytes"
+    (size,) = LENGTH.unpack_from(body)
+    if size > len(body) - LENGTH.size:
+        return f"a reply that announces {size} bytes of header but holds {len(body) - LENGTH.size}"
+    try:
+        message = read_json(body[LENGTH.size : LENGTH.size + size])
+    except Exception as exc:  # anything json can raise on hostile input, RecursionError included
+        return f"a reply that is not JSON ({type(exc).__name__}): {truncate(body[: LENGTH.size + size])!r}"
+    if not isinstance(message, dict):
+        return f"a reply that is not a JSON object: {truncate(repr(message))}"
+    return message, body[LENGTH.size + size :]
+
+
+def _ask(server: ProgramServer, deadline: float) -> Answer:
+    received = server.receive(deadline)
+    if received is None:
+        return Answer(timed_out=True)
+    if isinstance(received, ProgramEnd):
+        return Answer(end=received)
+    parsed = parse_reply(received.body)
+    if isinstance(parsed, str):
+        return Answer(unreadable=parsed, wall_s=received.wall_s)
+    message, output = parsed
+    return Answer(message=message, output=output, wall_s=received.wall_s)
+
+
+def _no_answer(answer: Answer, during: str) -> dict[str, Any]:
+    """The outcome when the program did not answer readably."""
+    if answer.unreadable is not None:
+        return {
+            "verdict": "runtime_error",
+            "message": f"unreadable reply from the program: {answer.unreadable}",
+        }
+    if answer.timed_out:
+        return {
+            "verdict": "time_limit",
+            "message": f"no answer within the time limit plus {TEST_GRACE_S:g} s {during}",
+            "ended": "deadline",
+        }
+    end = answer.end
+    assert end is not None
+    outcome: dict[str, Any] = {"ended": "exit"}
+    if end.memory_exceeded:
+        outcome |= {
+            "verdict": "runtime_error",
+            "message": "memory limit exceeded (all its processes together)",
+        }
+    elif end.oversized:
+        outcome |= {"verdict": "output_limit", "message": "the program sent more than the output limit"}
+    elif end.signal_name == "SIGXCPU":
+        outcome |= {"verdict": "time_limit", "message": "CPU time limit exceeded"}
+    elif end.signal_name is not None:
+        outcome |= {"verdict": "runtime_error", "message": f"killed by {end.signal_name} {during}"}
+    elif end.status is None:
+        outcome |= {"verdict": "runtime_error", "message": f"the sandbox stopped {during}: {end.detail}"}
+    else:
+        outcome |= {
+            "verdict": "runtime_error",
+            "message": f"the program exited with status {end.status} {during}",
+        }
+    return outcome
+
+
+def _text(value: Any, limit: int = 2000) -> str:
+    return value[-limit:] if isinstance(value, str) else truncate(repr(value))
+
+
+def _judge(answer: Answer, job: GradeJob, test: TestCase, expected: Any) -> dict[str, Any]:
+    message = answer.message
+    if message is None:
+        return _no_answer(answer, "for this test")
+    status = message.get("status")
+    time_s = round(answer.wall_s, 4)
+    if status == "timeout":
+        return {"verdict": "time_limit", "limit_s": job.timeout_s}
+    if status == "output_limit":
+        return {"verdict": "output_limit", "message": "more output than the output limit"}
+    if status == "error":
+        return {"verdict": "runtime_error", "message": _text(message.get("error", ""))}
+    if status != "ok":
+        return {
+            "verdict": "runtime_error",
+            "message": f"unreadable reply from the program: status {_text(status)}",
+        }
+    if job.tests.testtype == "functional":
+        try:
+            got = decode_value(message.get("value"))
+            equal = values_equal(got, expected)
+            shown = _shown(got)
+        except Exception as exc:  # a hostile value: deep nesting, absurd sizes
+            return {
+                "verdict": "runtime_error",
+                "message": f"unreadable value from the program ({type(exc).__name__})",
+            }
+        if equal:
+            return {"verdict": "passed", "time_s": time_s}
+        return {"verdict": "wrong_answer", "expected": truncate(test.output), "got": shown, "time_s": time_s}
+    output = answer.output.decode("utf-8", "replace")
+    difference = compare_stdout(output, test.output)
+    if difference is None:
+        return {"verdict": "passed", "time_s": time_s}
+    return {
+        "verdict": "wrong_answer",
+        "expected": truncate(test.output),
+        "got": truncate(output),
+        "message": difference,
+        "time_s": time_s,
+    }
+
+
+def _shown(value: Any) -> str:
+    try:
+        return truncate(repr(value))
+    except ValueError:  # an integer past the digit limit
+        return f"<a value too large to show ({type(value).__name__})>"
+
+
+def _expected(job: GradeJob, test: TestCase) -> Any:
+    return read_json(test.output) if job.tests.testtype == "functional" else test.output
 
 
 def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
@@ -308,39 +468,53 @@ def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
     total = len(tests)
     outcomes: list[dict[str, Any]] = []
     global_deadline = started + global_timeout_s(job.timeout_s, total)
-    limits = job.limits.model_copy(
-        update={"cpu_s": max(1, math.ceil(global_timeout_s(job.timeout_s, total)))}
+    server = sandbox.server(DRIVER_SOURCE, job.limits, PRELOAD)
+    header = {
+        "mode": job.tests.testtype,
+        "code": job.code,
+        "func_name": job.tests.func_name,
+        "timeout_s": job.timeout_s,
+        "output_limit": job.limits.output_bytes - REPLY_HEADROOM_BYTES,
+    }
+    server.start_program(
+        json.dumps(header).encode(), cpu_s=max(1, math.ceil(global_timeout_s(job.timeout_s, total)))
     )
-    process = sandbox.spawn([sandbox.python, "-I", "-c", DRIVER_SOURCE], limits)
     verdict: Verdict = "passed"
     message: str | None = None
+    ended: str | None = None
     try:
-        header = {
-            "mode": job.tests.testtype,
-            "code": job.code,
-            "func_name": job.tests.func_name,
-            "timeout_s": job.timeout_s,
-            "output_limit": OUTPUT_LIMIT_CHARS,
-        }
-        process.send((json.dumps(header) + "\n").encode())
-        line = process.read_line(min(global_deadline, time.monotonic() + job.timeout_s + LOAD_GRACE_S))
-        loaded = _parse(line)
-        if loaded is None:
-            verdict, message = _no_reply(process, "while loading the program")
-        elif loaded.get("event") == "load_timeout":
+        loaded = _ask(server, min(global_deadline, time.monotonic() + job.timeout_s + TEST_GRACE_S))
+        event = loaded.message.get("event") if loaded.message is not None else None
+        if loaded.message is None:
+            failure = _no_answer(loaded, "while loading the program")
+            verdict, message, ended = failure["verdict"], failure["message"], failure.get("ended")
+        elif event == "load_timeout":
             verdict, message = "time_limit", "timed out while loading the program"
-        elif loaded.get("event") != "loaded":
-            verdict, message = "compile_error", str(loaded.get("error", ""))[-2000:]
+        elif event == "load_error":
+            verdict, message = "compile_error", _text(loaded.message.get("error", ""))
+        elif event != "loaded":
+            verdict, message = "runtime_error", f"unreadable reply from the program: event {_text(event)}"
         else:
             for test in tests:
-                outcome = _run_test(process, job, test, global_deadline)
+                try:
+                    expected = _expected(job, test)
+                except (ValueError, RecursionError) as exc:
+                    outcome: dict[str, Any] = {
+                        "verdict": "invalid_test",
+                        "message": f"the expected output is not JSON: {exc}",
+                    }
+                else:
+                    server.send(json.dumps({"input": test.input}).encode())
+                    deadline = min(global_deadline, time.monotonic() + job.timeout_s + TEST_GRACE_S)
+                    outcome = _judge(_ask(server, deadline), job, test, expected)
                 outcomes.append(outcome)
                 if outcome["verdict"] != "passed":
                     verdict = outcome["verdict"]
                     message = outcome.get("message")
+                    ended = outcome.pop("ended", None)
                     break
     finally:
-        process.finish(grace_s=0.2)
+        server.end_program()
     outcomes += [{"verdict": "not_run"} for _ in range(total - len(outcomes))]
     passed = sum(1 for outcome in outcomes if outcome["verdict"] == "passed")
     details: dict[str, Any] = {
@@ -354,78 +528,11 @@ def grade_program(job: GradeJob, sandbox: Sandbox) -> Score:
     }
     if message:
         details["message"] = message
+    if ended:
+        # The program's process ended (or was ended) instead of answering: upstream's grader loses all
+        # its results then.
+        details["ended"] = ended
     return Score(value=1.0 if total and passed == total else 0.0, extracted=job.code, details=details)
-
-
-def _parse(line: bytes | None) -> dict[str, Any] | None:
-    if line is None:
-        return None
-    try:
-        message = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {"status": "error", "error": f"unreadable reply from the program: {truncate(line)!r}"}
-    return message if isinstance(message, dict) else None
-
-
-def _no_reply(process: SandboxedProcess, during: str) -> tuple[Verdict, str]:
-    if process.output_exceeded:
-        return "output_limit", "the program wrote more than the output limit"
-    if process.popen.poll() is None:
-        process.kill()
-        return "time_limit", f"no answer within the time limit {during}"
-    return _outcome_for_exit(process.finish(grace_s=0.0))
-
-
-def _run_test(
-    process: SandboxedProcess, job: GradeJob, test: TestCase, global_deadline: float
-) -> dict[str, Any]:
-    if job.tests.testtype == "functional":
-        try:
-            args = [json.loads(line) for line in test.input.split("\n")]
-            expected: Any = json.loads(test.output)
-        except json.JSONDecodeError as exc:
-            return {"verdict": "invalid_test", "message": f"the test case is not JSON: {exc.msg}"}
-        request: dict[str, Any] = {"args": args}
-    else:
-        request = {"input": test.input}
-    process.send((json.dumps(request) + "\n").encode())
-    deadline = min(global_deadline, time.monotonic() + job.timeout_s + TEST_GRACE_S)
-    reply = _parse(process.read_line(deadline))
-    if reply is None:
-        verdict, message = _no_reply(process, "for this test")
-        outcome: dict[str, Any] = {"verdict": verdict, "message": message}
-        if verdict == "time_limit":
-            outcome["limit_s"] = job.timeout_s
-        return outcome
-    status = reply.get("status")
-    if status == "timeout":
-        return {"verdict": "time_limit", "limit_s": job.timeout_s}
-    if status == "output_limit":
-        return {"verdict": "output_limit", "message": f"more than {OUTPUT_LIMIT_CHARS} characters of output"}
-    if status != "ok":
-        return {"verdict": "runtime_error", "message": str(reply.get("error", ""))[-2000:]}
-    time_s = round(float(reply.get("time_s", 0.0)), 4)
-    if job.tests.testtype == "functional":
-        got = decode_value(reply.get("value"))
-        if values_equal(got, expected):
-            return {"verdict": "passed", "time_s": time_s}
-        return {
-            "verdict": "wrong_answer",
-            "expected": truncate(test.output),
-            "got": truncate(repr(got)),
-            "time_s": time_s,
-        }
-    output = str(reply.get("output", ""))
-    difference = compare_stdout(output, test.output)
-    if difference is None:
-        return {"verdict": "passed", "time_s": time_s}
-    return {
-        "verdict": "wrong_answer",
-        "expected": truncate(test.output),
-        "got": truncate(output),
-        "message": difference,
-        "time_s": time_s,
-    }
 
 
 def no_code_score() -> Score:
@@ -448,6 +555,8 @@ def _init_worker(isolation_json: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     subreaper = become_subreaper()
     _WORKER_SANDBOX = Sandbox(Isolation.model_validate_json(isolation_json), subreaper=subreaper)
+    # Worker processes end without atexit handlers; multiprocessing's finalizers do run.
+    multiprocessing.util.Finalize(_WORKER_SANDBOX, _WORKER_SANDBOX.close, exitpriority=10)
 
 
 def _grade_in_worker(job: GradeJob) -> Score:
@@ -484,15 +593,23 @@ class LiveCodeBenchGrader:
         self._finished: list[tuple[RecordKey, Score]] = []
         self.failures: list[str] = []
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "isolation": self._isolation.level,
-            "mechanism": self._isolation.mechanism,
-            "python": self._isolation.python,
-            "workers": self._workers,
-            "timeout_s": self._timeout_s,
-            "limits": self._limits.model_dump(),
-        }
+    def info(self) -> GradingInfo:
+        isolation = self._isolation
+        return GradingInfo(
+            isolation=isolation.level,
+            mechanism=isolation.mechanism,
+            python=isolation.python,
+            workers=self._workers,
+            timeout_s=self._timeout_s,
+            limits=self._limits.model_dump(),
+            protections=isolation.protections,
+            namespaces=list(isolation.namespaces),
+            seccomp=isolation.seccomp,
+            memory_cap=isolation.memory_cap,
+            importable=list(isolation.importable),
+            failed=len(self.failures),
+            failures=self.failures[:20],
+        )
 
     @property
     def outstanding(self) -> int:
@@ -535,6 +652,9 @@ class LiveCodeBenchGrader:
                 self.failures.append(f"{key[0]} (epoch {key[1]}): a grading worker process died twice")
         except (DataError, SandboxError) as exc:
             self.failures.append(f"{key[0]} (epoch {key[1]}): {exc}")
+        except Exception as exc:
+            # Whatever went wrong with this one job, the others are still graded and the run completes.
+            self.failures.append(f"{key[0]} (epoch {key[1]}): {type(exc).__name__}: {truncate(str(exc))}")
 
     def _restart(self) -> None:
         if self._executor is not None:

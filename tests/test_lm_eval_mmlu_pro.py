@@ -19,6 +19,13 @@ from tests.test_lm_eval import harness
 COT = "Answer: Let's think step by step."
 
 
+class TaskYaml(yaml.SafeLoader):
+    """lm-eval's task YAML, its `!function` references read as their names."""
+
+
+TaskYaml.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node))
+
+
 def only_record(runs: Path, task: str) -> tuple[RunDir, SampleRecord]:
     (run_file,) = runs.glob(f"{task}/smollm2-server/*/run.json")
     run = RunDir(run_file.parent)
@@ -77,7 +84,7 @@ def test_our_mmlu_pro_and_lm_evals_on_the_same_question(tmp_path: Path, shared_d
     assert spec.max_tokens == gen["max_gen_toks"] == 16
 
     # Extraction: lm-eval's filter is the first of our three steps alone, then `take_first`.
-    config = yaml.safe_load((bundled_mmlu_pro() / "_default_template_yaml").read_text())
+    config = yaml.load((bundled_mmlu_pro() / "_default_template_yaml").read_text(), Loader=TaskYaml)
     (extract,) = config["filter_list"]
     pattern = extract["filter"][0]["regex_pattern"]
     assert [step["function"] for step in extract["filter"]] == ["regex", "take_first"]

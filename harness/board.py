@@ -38,9 +38,10 @@ from harness.config import (
 )
 from harness.errors import ConfigError
 from harness.importers import REPORTED_IMPORTERS
+from harness.runner.shard import SHARD_PARAM
 from harness.task import OptionsError, Task
 from harness.types import check_date_window
-from tasks import get_task, task_names
+from tasks import get_task, is_task, task_names
 
 COLUMN_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # Task options that name an entry of the models file; a run may record the entry's id or its model.
@@ -307,7 +308,7 @@ def _check_tasks(spec: BoardFile, models: ModelsFile, problem: Any) -> dict[str,
         if any(t.id == board_task.id for t in spec.tasks[:index]):
             problem((*loc, "id"), f"task id {board_task.id!r} is used twice; give each variant its own id.")
         name = board_task.task_name
-        if name not in registered:
+        if not is_task(name):
             key = "task" if board_task.task else "id"
             problem((*loc, key), f"unknown task {name!r}.{suggest(name, registered)}")
             continue
@@ -353,6 +354,8 @@ def run_mismatch(board: Board, column: str, task_version: str, task_params: dict
     version = board.version(column)
     if task_version != version:
         return f"task version {task_version}; the board shows version {version}"
+    if SHARD_PARAM in task_params:
+        return f"shard {task_params[SHARD_PARAM]} of a run; `harness merge` its shards into the whole run"
     # Compared as the options model normalises them (a run stores them that way).
     column_params = board.task_objects[column].params()
     for key in sorted(board_task.params):

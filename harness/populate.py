@@ -13,7 +13,8 @@ from harness.board import Board, run_mismatch
 from harness.config import suggest
 from harness.errors import ConfigError, DataError
 from harness.importers import REPORTED_IMPORTERS, import_run
-from harness.runner import ClientPool, ProgressReporter, RunOptions, execute, plan_run
+from harness.jobs import plan_job, run_plan
+from harness.runner import ClientPool, ProgressReporter, RunOptions
 from harness.store import file_sha256, readable_runs
 
 
@@ -115,7 +116,7 @@ def _run_column(
     """Run one entry on one column, with the column's own task options."""
     task = board.task_objects[column]
     try:
-        plan = plan_run(task, board.models.entries[name], options)
+        plan = plan_job(task, board.models.entries[name], options)
     except DataError as exc:
         yield f"skipped {column} for {name}: {exc}"
         return
@@ -123,7 +124,7 @@ def _run_column(
     if mismatch is not None:
         yield f"skipped {column} for {name}: the registered task gives a run with {mismatch}"
         return
-    outcome = execute(plan, options, progress=progress, client_factory=clients)
+    outcome = run_plan(plan, options, progress=progress, client_factory=clients)
     result = outcome.result
     headline = result.metrics.get(result.headline)
     score = f"{headline.value * 100:.1f}" if headline is not None else "-"

@@ -1,7 +1,8 @@
 """The benchmark registry: one module per benchmark, registered here explicitly.
 
 A registration is a task class and the fixed constructor arguments of its variant; a variant's options
-(`-T key=value`, a board column's `params`) are validated by the class's options model.
+(`-T key=value`, a board column's `params`) are validated by the class's options model. Names with the
+`lm_eval:` prefix name any task of lm-eval (`tasks.lm_eval`), which are not listed here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from harness.errors import ConfigError
 from harness.task import Task, TaskOptions, validate_options
 from tasks.gpqa import GPQADiamond
 from tasks.livecodebench import LiveCodeBench
+from tasks.lm_eval import PREFIX as LM_EVAL_PREFIX
+from tasks.lm_eval import LmEvalTask
 from tasks.mmlu_pro import MMLUPro
 
 TASKS: dict[str, tuple[type[Task], dict[str, Any]]] = {
@@ -28,7 +31,14 @@ def task_names() -> list[str]:
     return sorted(TASKS)
 
 
+def is_task(name: str) -> bool:
+    """A registered task, or an lm-eval task by its prefixed name."""
+    return name in TASKS or (name.startswith(LM_EVAL_PREFIX) and len(name) > len(LM_EVAL_PREFIX))
+
+
 def task_class(name: str) -> type[Task]:
+    if name.startswith(LM_EVAL_PREFIX):
+        return LmEvalTask
     registered = TASKS.get(name)
     if registered is None:
         raise ConfigError(f"unknown task {name!r}.{suggest(name, list(TASKS))}")
@@ -45,4 +55,6 @@ def get_task(name: str, options: Mapping[str, Any] | None = None) -> Task:
     cls = task_class(name)
     given = {key: value for key, value in (options or {}).items() if value is not None}
     validated = validate_options(name, cls.options_model, given)
+    if cls is LmEvalTask:
+        return LmEvalTask(validated, lm_eval_task=name.removeprefix(LM_EVAL_PREFIX))
     return cls(validated, **TASKS[name][1])

@@ -26,6 +26,20 @@ Deliberate differences:
 - Scored against the answer letter of the dataset revision used; published outputs from 2024 were
   scored against an earlier revision in which a few dozen answers differ.
 - `mmlu_pro_0shot` is the same prompt without exemplars, for chat and reasoning models.
+
+Compared with lm-eval's bundled `mmlu_pro` (lm-eval 0.4.13, `lm_eval/tasks/mmlu_pro`, as run by
+`harness run -t lm_eval:mmlu_pro -T id_field=question_id`; tests/test_lm_eval_mmlu_pro.py runs both on
+the same served model and question and checks each point):
+- Layout: lm-eval sends the category description as a system message and each exemplar as a user turn
+  (question, options, "Answer: Let's think step by step.") answered by an assistant turn holding the
+  exemplar's reasoning; we send one user message, as upstream's text prompt reads.
+- Exemplars: the same five (the category's first five validation questions: lm-eval's `first_n`
+  sampler), but lm-eval prints their "N/A" padding options up to J, which we (and upstream) drop. The
+  test question is rendered identically.
+- Extraction: lm-eval keeps only the first step, `answer is \\(?([ABCDEFGHIJ])\\)?` then `take_first`; an
+  answer it does not match is "[invalid]" (wrong), where we try upstream's two fallbacks.
+- Decoding: the same (greedy, stop at "Question:", at most 2048 new tokens); lm-eval's chat client
+  also sends a fixed seed (1234).
 """
 
 from __future__ import annotations

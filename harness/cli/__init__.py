@@ -12,7 +12,7 @@ import typer
 from harness.cli.boards import board_app, site_app
 from harness.cli.common import err_console
 from harness.cli.inspect import list_runs, list_tasks, show
-from harness.cli.runs import import_outputs, run, score
+from harness.cli.runs import import_outputs, merge, run, score
 from harness.errors import HarnessError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("ls")(list_runs)
 app.command()(show)
 app.command()(score)
 app.command("import")(import_outputs)
+app.command()(merge)
 app.command("tasks")(list_tasks)
 app.add_typer(site_app, name="site")
 app.add_typer(board_app, name="board")

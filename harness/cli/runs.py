@@ -1,7 +1,9 @@
-"""`harness run`, `harness score` and `harness import`: make runs, score them again, import them."""
+"""`harness run`, `harness score`, `harness import` and `harness merge`: make runs, score them again,
+import them, merge their shards."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,18 +31,28 @@ from harness.cli.common import (
 from harness.config import get_entry, load_models
 from harness.cost import Budget
 from harness.errors import ConfigError
-from harness.importers import REPORTED_IMPORTERS, import_run
+from harness.importers import REPORTED_IMPORTERS, import_lm_eval, import_run
+from harness.jobs import Job, job_options, merge_runs, plan_job, run_plan
+from harness.jobs.ray import JobState, run_on_ray
 from harness.runner import (
     DEFAULT_MAX_ERROR_RATE,
     ClientPool,
     RunOptions,
     RunOutcome,
-    execute,
-    plan_run,
     rescore,
 )
+from harness.runner.shard import Shard
 from harness.store import resolve_run
 from tasks import get_task
+
+# `harness import lm_eval FOLDER`: an lm-eval output folder (one run per top-level task or group).
+LM_EVAL_IMPORT = "lm_eval"
+
+
+class Executor(StrEnum):
+    local = "local"
+    ray = "ray"
+
 
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run directory, task/entry/hash, or hash prefix.")]
 
@@ -90,6 +102,30 @@ def run(
     models: ModelsPath = None,
     workers: Workers = None,
     unsandboxed: Unsandboxed = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Run only shard I of N of each run (a deterministic split; `harness merge` joins them).",
+            rich_help_panel="Scale-out",
+        ),
+    ] = None,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            help="Where jobs run: here, one after another, or as Ray tasks.", rich_help_panel="Scale-out"
+        ),
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            envvar="RAY_ADDRESS",
+            help="The Ray cluster to use (default: start Ray on this machine).",
+            rich_help_panel="Scale-out",
+        ),
+    ] = None,
 ) -> None:
     """Generate and score; the same command again resumes and never repeats finished samples.
 
@@ -113,13 +149,23 @@ def run(
         workers=workers,
         unsandboxed=unsandboxed,
     )
+    jobs = [Job(entry, each, Shard.parse(shard) if shard else None) for each in tasks]
     incomplete = False
+    if executor is Executor.ray:
+        for outcome in run_on_ray(jobs, options, address=ray_address, report=RayReport()):
+            console.print(summary_table(outcome))
+            incomplete = report_incomplete(outcome, options) or incomplete
+        if incomplete:
+            raise typer.Exit(1)
+        return
     with ClientPool() as clients:
-        for each in tasks:
-            plan = plan_run(each, entry, options)
+        for job in jobs:
+            plan = plan_job(job.task, job.entry, job_options(options, job))
             for note in plan.notes:
                 err_console.print(f"[yellow]note:[/] {note}", highlight=False)
-            outcome = execute(plan, options, progress=RichProgress(), client_factory=clients)
+            outcome = run_plan(
+                plan, job_options(options, job), progress=RichProgress(), client_factory=clients
+            )
             print_grading(outcome.result)
             console.print(summary_table(outcome))
             if report_incomplete(outcome, options):
@@ -128,6 +174,50 @@ def run(
                 break
     if incomplete:
         raise typer.Exit(1)
+
+
+class RayReport:
+    """Prints each job's progress when it changes (Ray jobs run elsewhere; no live bars)."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, tuple[int, str]] = {}
+
+    def __call__(self, jobs: list[JobState]) -> None:
+        for job in jobs:
+            step = (job.done * 10 // job.total if job.total else 0, job.state)
+            if self.shown.get(job.label) != step:
+                self.shown[job.label] = step
+                err_console.print(
+                    f"[bold]{job.label}[/]: {job.state} {job.done}/{job.total}", highlight=False
+                )
+
+
+def merge(
+    run_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN...",
+            help="The shard runs to merge (directory, task/entry/hash or hash prefix); one finds the rest.",
+        ),
+    ],
+    runs: RunsRoot = DEFAULT_RUNS,
+    models: ModelsPath = None,
+    data_dir: DataDir = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option(
+            "--max-error-rate", min=0.0, max=1.0, help="Fail the run above this fraction of errors."
+        ),
+    ] = DEFAULT_MAX_ERROR_RATE,
+) -> None:
+    """Merge the shards of a run (`harness run --shard i/n`) into the whole run, as one unsharded run
+    would have written it."""
+    options = RunOptions(
+        runs_root=runs, data_dir=data_dir, models=load_models(models), max_error_rate=max_error_rate
+    )
+    outcome = merge_runs([resolve_run(ref, runs) for ref in run_refs], options)
+    console.print(summary_table(outcome))
+    console.print(str(outcome.run_dir.path), highlight=False, soft_wrap=True)
 
 
 def report_incomplete(outcome: RunOutcome, options: RunOptions) -> bool:
@@ -186,8 +276,9 @@ def import_outputs(
     task: Annotated[
         str,
         typer.Argument(
-            help="Task the outputs answer (e.g. mmlu_pro, livecodebench), or a source of reported results "
-            f"({', '.join(sorted(REPORTED_IMPORTERS))}: one run per model)."
+            help="Task the outputs answer (e.g. mmlu_pro, livecodebench), a source of reported results "
+            f"({', '.join(sorted(REPORTED_IMPORTERS))}: one run per model), or lm_eval (an lm-eval output "
+            "folder: one run per task or group)."
         ),
     ],
     file: Annotated[Path, typer.Argument(help="Published outputs: a file or a folder of files.")],
@@ -216,6 +307,10 @@ def import_outputs(
     given = parse_task_options(task_option)
     if task in REPORTED_IMPORTERS:
         import_reported(task, file, entry, model, given, runs)
+        return
+    if task == LM_EVAL_IMPORT:
+        for outcome in import_lm_eval(file, runs_root=runs, entry=entry, options=given):
+            console.print(summary_table(outcome))
         return
     if entry is None:
         raise ConfigError("--entry NAME is required: it names the external entry the outputs belong to.")

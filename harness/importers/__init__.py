@@ -1,6 +1,7 @@
 """Runs made from results produced elsewhere.
 
 `outputs.import_run` scores published completions with our scorer (`harness import TASK FILE`);
+`lm_eval.import_lm_eval` reads lm-eval output folders, scored by lm-eval (`harness import lm_eval DIR`);
 `REPORTED_IMPORTERS` turn results reported by others into runs without scoring anything
 (`harness import SOURCE FILE`, one run per model). Both assemble their runs through
 `harness.runner.plan.make_plan` and `harness.runner.results.build_result`, as the runner does.
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.importers.livecodebench_leaderboard import import_leaderboard
+from harness.importers.lm_eval import import_lm_eval
 from harness.importers.outputs import import_run
 from harness.runner import RunOutcome
 
-__all__ = ["REPORTED_IMPORTERS", "import_run"]
+__all__ = ["REPORTED_IMPORTERS", "import_lm_eval", "import_run"]
 
 # Each is called as importer(path, runs_root=..., entry=..., model=..., options={...}); it validates
 # its own options (LiveCodeBench's leaderboard: a date window).

@@ -16,6 +16,7 @@ from typing import Any
 from harness.cache import RequestCache, default_cache_path
 from harness.config import ModelEntry, ModelsFile, Price
 from harness.cost import Budget
+from harness.runner.shard import Shard, shard_items
 from harness.task import LoadedData, Task, derive_seed, fingerprint, select_subset
 from harness.types import (
     BackendInfo,
@@ -52,6 +53,8 @@ class RunOptions:
     models: ModelsFile | None = None
     workers: int | None = None
     unsandboxed: bool = False
+    # Plan only this shard of the run's items (`--shard i/n`, harness.runner.shard).
+    shard: Shard | None = None
 
     def open_cache(self) -> RequestCache | None:
         if not self.use_cache:
@@ -155,11 +158,14 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
     samples, entry_params = task.samples_for_entry(loaded.samples, entry)
     selected = select_subset(samples, options.limit, seed)
     epochs = options.epochs or task.default_epochs
-    items = [
-        PlannedItem(sample, epoch, task.build_prompt(sample, epoch, seed))
-        for sample in selected
-        for epoch in range(epochs)
-    ]
+    items, shard_params = shard_items(
+        [
+            PlannedItem(sample, epoch, task.build_prompt(sample, epoch, seed))
+            for sample in selected
+            for epoch in range(epochs)
+        ],
+        options.shard,
+    )
     plan = make_plan(
         task,
         RunSource.of_entry(entry, generation),
@@ -168,7 +174,7 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
         epochs=epochs,
         seed=seed,
         limit=options.limit,
-        params=entry_params,
+        params={**entry_params, **shard_params},
         started=started,
     )
     plan.entry = entry

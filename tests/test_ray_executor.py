@@ -68,12 +68,16 @@ def test_ray_jobs_equal_the_local_executor(tmp_path: Path, shared_data: Path) ->
 def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, shared_data: Path) -> None:
     models = load_models(mock_models(tmp_path))
     entry = models.entries["mock-entry"]
-    broken = entry.model_copy(update={"backend_options": {"rules": [{"match": "(", "reply": "x"}]}})
+    # Its own entry id, so the two jobs never share a run directory whichever finishes first.
+    broken = entry.model_copy(
+        update={"id": "broken-entry", "backend_options": {"rules": [{"match": "(", "reply": "x"}]}}
+    )
     options = RunOptions(runs_root=tmp_path, data_dir=shared_data, limit=2, epochs=1, models=models)
     jobs = [Job(broken, get_task("mmlu_pro_0shot")), Job(entry, get_task("mmlu_pro_0shot"))]
-    with pytest.raises(Exception, match=r"1 of 2 job\(s\) failed: mmlu_pro_0shot · mock-entry"):
+    with pytest.raises(Exception, match=r"1 of 2 job\(s\) failed: mmlu_pro_0shot · broken-entry"):
         run_on_ray(jobs, options)
     assert len(list(tmp_path.glob("mmlu_pro_0shot/mock-entry/*/run.json"))) == 1
+    assert all(not f.read_text() for f in tmp_path.glob("mmlu_pro_0shot/broken-entry/*/samples.jsonl"))
 
 
 def test_jobs_reserve_their_entrys_resources() -> None:

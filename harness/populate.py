@@ -152,7 +152,11 @@ def similarity_map_step(board: Board, runs_root: Path, data_dir: Path | None) ->
     if data_dir is None or not any(t.task_name == SIMILARITY_TASK for t in board.tasks):
         return
     lines: list[str] = []
-    computed = compute_map(data_dir, runs_root, progress=lines.append)
+    try:
+        computed = compute_map(data_dir, runs_root, progress=lines.append)
+    except DataError as exc:
+        yield f"skipped the similarity map: {exc}"
+        return
     yield from lines
     yield (
         f"similarity map: {len(computed.models)} published answer sets x {computed.questions} questions "

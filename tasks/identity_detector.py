@@ -31,6 +31,7 @@ model claims in its own voice.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -272,9 +273,11 @@ def _roles(text: str) -> list[tuple[int, int, str, set[str]]]:
 
 
 def _sentence_bounds(text: str, position: int) -> tuple[int, int]:
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, position)), default=0)
-    found = _SENTENCE_END.search(text, position)
-    return start, found.start() if found else len(text)
+    """The sentence around `position`, looked for no further than a window's reach either side."""
+    reach = max(0, position - _WINDOW_LIMIT)
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, reach, position)), default=reach)
+    found = _SENTENCE_END.search(text, position, position + _WINDOW_LIMIT)
+    return start, found.start() if found else min(len(text), position + _WINDOW_LIMIT)
 
 
 def _connected(between: str) -> bool:
@@ -311,6 +314,7 @@ def claims(text: str) -> list[Claim]:
     """Every identity the response names while describing itself, in order of appearance."""
     scan = _blank(text, _reported_speech(text))
     roles = _roles(scan)
+    role_starts = [start for start, _, _, _ in roles]
     found: dict[int, Claim] = {}
     # (cue start, window start, window end, forward)
     windows: list[tuple[int, int, int, bool]] = []
@@ -327,9 +331,9 @@ def claims(text: str) -> list[Claim]:
                 continue
             # The cue itself may carry the denial ("我不是", "I wasn't").
             between = scan[cue_start : match.start()] if forward else scan[match.end() : cue_start]
-            role = next(
-                (label for s, e, label, named in roles if s <= match.start() < e and vendor in named), None
-            )
+            # Segments tile the text from the first label on: the one holding the name starts last before it.
+            segment = bisect.bisect_right(role_starts, match.start()) - 1
+            role = roles[segment][2] if segment >= 0 and vendor in roles[segment][3] else None
             claim = Claim(vendor, match.group(0), match.start(), _negated(between), role)
             previous = found.get(match.start())
             # A name inside two windows counts as claimed when either window claims it.

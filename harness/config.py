@@ -180,6 +180,22 @@ class ModelEntry(_Strict):
     release_date: date | None = None
     knowledge_cutoff: date | None = None
     notes: str | None = None
+    # Who the model truthfully is, for the identity probes: its developer (default: `organisation`)
+    # and the names it may call itself besides `display_name` (e.g. "DeepSeek-V3", "深度求索").
+    developer: str | None = Field(default=None, min_length=1)
+    identity_names: list[str] = Field(default_factory=list)
+
+    @property
+    def true_identity(self) -> list[str]:
+        """Its developer and every name it may truthfully give itself."""
+        return [self.developer or self.organisation, self.display_name, *self.identity_names]
+
+    @field_validator("identity_names")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        if any(not name.strip() for name in names):
+            raise ValueError("identity_names must be non-empty names")
+        return names
 
     @field_validator("backend")
     @classmethod

@@ -6,11 +6,13 @@ same file (by sha256); our own runs resume and never regenerate a finished sampl
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from harness.board import Board, run_mismatch
 from harness.config import suggest
+from harness.distillation import SIMILARITY_TASK, compute_map
 from harness.errors import ConfigError, DataError
 from harness.importers import REPORTED_IMPORTERS, import_run
 from harness.jobs import plan_job, run_plan
@@ -115,6 +117,10 @@ def _run_column(
 ) -> Iterator[str]:
     """Run one entry on one column, with the column's own task options."""
     task = board.task_objects[column]
+    unreachable = _unreachable_judge(board, task.judge)
+    if unreachable is not None:
+        yield f"skipped {column} for {name}: {unreachable}"
+        return
     try:
         plan = plan_job(task, board.models.entries[name], options)
     except DataError as exc:
@@ -134,6 +140,31 @@ def _run_column(
     )
 
 
+def _unreachable_judge(board: Board, judge: str | None) -> str | None:
+    """Why the column's judge cannot be called here (its API key is not set), or None."""
+    entry = board.models.entries.get(judge) if judge is not None else None
+    if entry is None or entry.api_key_env is None or os.environ.get(entry.api_key_env, "").strip():
+        return None
+    return f"its judge {entry.id} reads its API key from ${entry.api_key_env}, which is not set"
+
+
+def similarity_map_step(board: Board, runs_root: Path, data_dir: Path | None) -> Iterator[str]:
+    """A board with a response_similarity column shows the map of the published answer sets."""
+    if data_dir is None or not any(t.task_name == SIMILARITY_TASK for t in board.tasks):
+        return
+    lines: list[str] = []
+    try:
+        computed = compute_map(data_dir, runs_root, progress=lines.append)
+    except DataError as exc:
+        yield f"skipped the similarity map: {exc}"
+        return
+    yield from lines
+    yield (
+        f"similarity map: {len(computed.models)} published answer sets x {computed.questions} questions "
+        f"({'n-gram and embedding' if computed.embedding is not None else 'n-gram only'})"
+    )
+
+
 def populate_board(
     board: Board,
     runs_root: Path,
@@ -146,6 +177,7 @@ def populate_board(
     progress: ProgressReporter | None = None,
 ) -> Iterator[str]:
     yield from import_published(board, runs_root, data_dir)
+    yield from similarity_map_step(board, runs_root, data_dir)
     yield from run_entries(
         board,
         runs_root,

@@ -39,6 +39,7 @@ import pandas as pd
 from harness import __version__
 from harness.aggregate import BoardData, aggregate
 from harness.board import OVERALL, Board
+from harness.distillation import DistillationSite
 from harness.errors import ConfigError
 from harness.store import RUN_FILE, RunDir, latest_records
 from harness.types import RunResult, SampleRecord
@@ -476,6 +477,7 @@ class SiteWriter:
         self.cells = records(data.cells)
         self.board_rows = records(data.leaderboard)
         self.links: dict[tuple[str, str], dict[str, Any]] = {}
+        self.distillation = DistillationSite.collect(data)
 
     def render(self, template: str, path: str, **context: Any) -> None:
         depth = path.count("/")
@@ -487,6 +489,7 @@ class SiteWriter:
             tasks=[{"id": t.id, "title": self.titles[t.id]} for t in self.board.tasks],
             built_at=self.built_at,
             harness_version=__version__,
+            has_distillation=self.distillation is not None,
             **context,
         )
         target = self.out / path
@@ -504,6 +507,8 @@ class SiteWriter:
             self.write_task(board_task.id)
         for entry in self.board.entries:
             self.write_entry(entry.id)
+        if self.distillation is not None:
+            self.render("distillation.html", "distillation.html", **self.distillation.page_context())
         self.write_json()
         (self.out / MARKER).write_text(f"built by leaderboard-harness {__version__} at {self.built_at}\n")
 
@@ -638,6 +643,7 @@ class SiteWriter:
             rank=board_row["rank"],
             figures={"entry": figure} if figure is not None else {},
             skipped=records(self.data.skipped[self.data.skipped["entry"] == entry_id]),
+            distillation=self.distillation.entry_context(entry_id) if self.distillation else None,
         )
 
     def write_json(self) -> None:

@@ -19,7 +19,10 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[embedded,dev]'
+# The embedding similarity needs only a CPU build of torch: 2.13.0 is installed from its CPU wheel first,
+# so that the extra below does not pull the CUDA build and gigabytes of GPU libraries.
+.venv/bin/pip install -q 'torch==2.13.0'
+.venv/bin/pip install -q -e '.[embedded,dev,similarity]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

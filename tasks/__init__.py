@@ -14,16 +14,20 @@ from harness.config import suggest
 from harness.errors import ConfigError
 from harness.task import Task, TaskOptions, validate_options
 from tasks.gpqa import GPQADiamond
+from tasks.identity_consistency import IdentityConsistency
 from tasks.livecodebench import LiveCodeBench
 from tasks.lm_eval import PREFIX as LM_EVAL_PREFIX
 from tasks.lm_eval import LmEvalTask
 from tasks.mmlu_pro import MMLUPro
+from tasks.response_similarity import ResponseSimilarity
 
 TASKS: dict[str, tuple[type[Task], dict[str, Any]]] = {
     "mmlu_pro": (MMLUPro, {"shots": 5}),
     "mmlu_pro_0shot": (MMLUPro, {"shots": 0}),
     "gpqa_diamond": (GPQADiamond, {}),
     "livecodebench": (LiveCodeBench, {}),
+    "identity_consistency": (IdentityConsistency, {}),
+    "response_similarity": (ResponseSimilarity, {}),
 }
 
 

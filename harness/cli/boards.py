@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from harness.aggregate import aggregate
 from harness.board import load_board
 from harness.cli.common import DEFAULT_RUNS, BoardRunsRoot, DataDir, RichProgress, console, err_console
+from harness.distillation import compute_map, map_dir, map_report, require_map_inputs
 from harness.errors import ConfigError
 from harness.populate import populate_board
 from harness.site import MARKER, build_site, make_server, records, screenshot_site
@@ -158,3 +160,35 @@ def populate(
         progress=RichProgress(),
     ):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+@board_app.command("similarity-map")
+def similarity_map(
+    runs: BoardRunsRoot = DEFAULT_RUNS,
+    data_dir: DataDir = None,
+    questions: Annotated[
+        int | None,
+        typer.Option(min=2, help="Compare on the first N Arena-Hard questions only (a quick map)."),
+    ] = None,
+    embedding: Annotated[
+        bool, typer.Option(help="Include the embedding half (needs the 'similarity' extra).")
+    ] = True,
+) -> None:
+    """Compare every published Arena-Hard v0.1 answer set with every other (judge-free, offline) and
+    cache the map with the runs, for the site's distillation page."""
+    started = time.perf_counter()
+    computed = compute_map(
+        require_map_inputs(data_dir),
+        runs,
+        questions=questions,
+        embedding=embedding,
+        progress=lambda line: err_console.print(line, highlight=False),
+    )
+    for line in map_report(computed):
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(
+        f"{len(computed.models)} answer sets x {computed.questions} questions in "
+        f"{time.perf_counter() - started:.1f}s → {map_dir(runs)}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,243 @@
+"""The sample browser's data for one board cell (one run), written once per run content.
+
+A cell's folder `data/samples/<task>/<entry>/` holds:
+
+- `index.js`: every sample's id, epoch, category, score, extracted answer, target and flags, loaded
+  with the page (the filters run on it);
+- `shard-NNNN.js`: the records in pages of `shard_size`, loaded on demand. Each carries what the index
+  does not: the completion, reasoning, finish reason, model, error, latency, token usage and score
+  details, with fields at their default left out. The JSON lines are deflate-compressed and base64
+  encoded (the browser inflates them with its built-in DecompressionStream): model output is mostly
+  prose, which compresses several times over.
+
+What several cells share is stored once for the whole site, named by a hash of its content:
+
+- `data/prompts/<id>/part-NNNN.js`: the prompts of a cell, aligned with its shards. Every entry of a
+  task is sent the same prompts, so a board's cells of one task usually point at one prompt set;
+  a cell whose prompts differ in anything (a subset, a system prompt) gets its own.
+- `data/prefixes/<id>.js`: a run's shared prompt prefixes (few-shot exemplars).
+
+Everything goes into `<script>` elements, never fetch(), so the folder works from file://. Model
+output reaches the page only through textContent (see site/static/samples.js).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from isal import isal_zlib
+
+from harness.record_cache import RecordView, file_identity, latest_views
+from harness.site.encoding import script_json
+from harness.store import RunDir
+
+EXPORT_VERSION = "2"
+DEFAULT_SHARD_SIZE = 250
+# ISA-L's level 1 packs model output about 3.5 times at ~350 MB/s a core; zlib's level 6 packs it
+# about 4.3 times at a tenth of the speed, which would make compression most of a large build.
+COMPRESSION_LEVEL = 1
+PROMPTS_DIR = "data/prompts"
+PREFIXES_DIR = "data/prefixes"
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell to export: `site` is the folder being built, `data_dir` the cell's folder in it."""
+
+    run_path: Path
+    site: Path
+    data_dir: str
+    meta: dict[str, Any]
+    publish: bool
+    shard_size: int
+    prefixes: dict[str, str]
+
+    def key(self) -> str:
+        """Names what the export depends on: the run's content and how it is shown."""
+        run_json = RunDir(self.run_path).run_path.read_bytes()
+        identity = {
+            "version": EXPORT_VERSION,
+            "compression": COMPRESSION_LEVEL,
+            "run": hashlib.sha256(run_json).hexdigest(),
+            "samples": file_identity(RunDir(self.run_path).samples_path),
+            "meta": self.meta,
+            "publish": self.publish,
+            "shard_size": self.shard_size,
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CellExport:
+    count: int
+    shards: int
+    prompt_set: str | None
+    prefix_set: str | None
+
+    def shared(self) -> list[str]:
+        """The site-wide files this cell points at, relative to the site."""
+        paths = [f"{PROMPTS_DIR}/{self.prompt_set}"] if self.prompt_set else []
+        return paths + ([f"{PREFIXES_DIR}/{self.prefix_set}.js"] if self.prefix_set else [])
+
+
+def natural(sample_id: str) -> tuple[int, int | str]:
+    return (0, int(sample_id)) if sample_id.isdigit() else (1, sample_id)
+
+
+def packed(lines: list[bytes], level: int = COMPRESSION_LEVEL) -> str:
+    """JSON lines -> raw deflate -> base64, as samples.js reads them back."""
+    return base64.b64encode(isal_zlib.compress(b"\n".join(lines), level, -15)).decode("ascii")
+
+
+def _shown(view: RecordView) -> bytes:
+    completion, score = view.completion, view.score
+    item: dict[str, Any] = {"c": completion.text}
+    optional: dict[str, Any] = {
+        "r": completion.reasoning,
+        "f": completion.finish_reason,
+        "mo": completion.model,
+        "e": completion.error,
+        "l": round(completion.latency_s, 3) if completion.latency_s else None,
+        "d": score.details if score is not None and score.details else None,
+    }
+    usage = completion.usage
+    if usage.input_tokens or usage.output_tokens or usage.cached_input_tokens or usage.reasoning_tokens:
+        optional["u"] = [
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens,
+            usage.reasoning_tokens,
+        ]
+    item.update({k: v for k, v in optional.items() if v is not None})
+    return _encode(item)
+
+
+def _prompt(view: RecordView) -> bytes:
+    prompt = view.prompt
+    item: dict[str, Any] = {"m": [[m.role, m.content] for m in prompt.messages]}
+    if prompt.prefix_key is not None:
+        item["pk"] = prompt.prefix_key
+    if prompt.metadata:
+        item["md"] = prompt.metadata
+    return _encode(item)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8"))
+
+
+def _publish_once(final: Path, write: Any) -> None:
+    """Write a content-named folder or file once: cells exported in parallel may race for it, and
+    whichever rename lands first wins (its content is the same by construction)."""
+    if final.exists():
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+    try:
+        target = scratch / final.name
+        write(target)
+        with contextlib.suppress(OSError):
+            os.rename(target, final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_prompt_set(site: Path, lines: list[bytes], shard_size: int) -> str:
+    digest = hashlib.sha256(str(shard_size).encode())
+    for line in lines:
+        digest.update(line)
+        digest.update(b"\n")
+    set_id = digest.hexdigest()[:20]
+
+    def write(folder: Path) -> None:
+        folder.mkdir()
+        for number in range(math.ceil(len(lines) / shard_size)):
+            chunk = lines[number * shard_size : (number + 1) * shard_size]
+            _write_text(
+                folder / f"part-{number:04d}.js",
+                f'harnessSamples.prompts("{set_id}",{number},"{packed(chunk)}");\n',
+            )
+
+    _publish_once(site / PROMPTS_DIR / set_id, write)
+    return set_id
+
+
+def _write_prefixes(site: Path, prefixes: dict[str, str]) -> str:
+    text = script_json(dict(sorted(prefixes.items())))
+    prefix_id = hashlib.sha256(text.encode()).hexdigest()[:20]
+    _publish_once(
+        site / PREFIXES_DIR / f"{prefix_id}.js",
+        lambda path: _write_text(path, f'harnessSamples.prefixes("{prefix_id}",{text});\n'),
+    )
+    return prefix_id
+
+
+def export_cell(job: CellJob) -> CellExport:
+    """Write the cell's index and shards, and the prompt set and prefixes it points at."""
+    views = latest_views(RunDir(job.run_path))
+    ordered = sorted(views, key=lambda v: (v.category or "", natural(v.sample_id), v.epoch))
+    categories = sorted({v.category for v in ordered if v.category is not None})
+    category_index = {c: i for i, c in enumerate(categories)}
+    dest = job.site / job.data_dir
+    dest.mkdir(parents=True, exist_ok=True)
+    shards = math.ceil(len(ordered) / job.shard_size) if job.publish else 0
+    prompt_set = prefix_set = None
+    if job.publish and ordered:
+        prompt_set = _write_prompt_set(job.site, [_prompt(v) for v in ordered], job.shard_size)
+        if job.prefixes:
+            prefix_set = _write_prefixes(job.site, job.prefixes)
+    scores = [v.score for v in ordered]
+    index = {
+        **job.meta,
+        "publish": job.publish,
+        "shard_size": job.shard_size,
+        "shards": shards,
+        "prompts": prompt_set,
+        "prefixes": prefix_set,
+        "categories": categories,
+        "epochs": max((v.epoch for v in ordered), default=0) + 1,
+        "id": [v.sample_id for v in ordered],
+        "epoch": [v.epoch for v in ordered],
+        "cat": [category_index[v.category] if v.category is not None else -1 for v in ordered],
+        "score": [s.value if s is not None else None for s in scores],
+        "extracted": [s.extracted if s is not None else None for s in scores],
+        "target": [v.prompt.target for v in ordered],
+        "parsed": [1 if s is not None and s.parsed else 0 for s in scores],
+        "error": [1 if v.completion.error is not None else 0 for v in ordered],
+    }
+    _write_text(dest / "index.js", f"harnessSamples.load({script_json(index)});\n")
+    key = script_json(job.meta["key"])
+    for number in range(shards):
+        chunk = ordered[number * job.shard_size : (number + 1) * job.shard_size]
+        _write_text(
+            dest / f"shard-{number:04d}.js",
+            f'harnessSamples.shard({key},{number},"{packed([_shown(v) for v in chunk])}");\n',
+        )
+    return CellExport(count=len(ordered), shards=shards, prompt_set=prompt_set, prefix_set=prefix_set)
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Give `target` the files of `source` without copying them where the file system allows."""
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for child in source.iterdir():
+        link_tree(child, target / child.name)

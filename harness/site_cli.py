@@ -43,7 +43,7 @@ def build(
     models: ModelsPath = None,
     shard_size: Annotated[
         int, typer.Option(help="Samples per lazily loaded part of the sample browser.")
-    ] = 250,
+    ] = 1000,
 ) -> None:
     """Render the board's leaderboard, task, entry and sample pages into a static folder."""
     from harness.board import load_board
@@ -160,13 +160,20 @@ def populate(
         int | None, typer.Option("--max-tokens", help="Generation limit for our runs.")
     ] = 512,
     models: ModelsPath = None,
+    imports_only: Annotated[
+        bool, typer.Option("--imports-only", help="Only import the published outputs; run nothing.")
+    ] = False,
 ) -> None:
     """Import the board's published outputs (skipping those already imported) and run its entries."""
     from harness.board import load_board
     from harness.cli import RichProgress
-    from harness.populate import populate_board
+    from harness.populate import import_published, populate_board
 
     loaded = load_board(board, models)
+    if imports_only:
+        for line in import_published(loaded, runs, data_dir):
+            console.print(line, highlight=False)
+        return
     for line in populate_board(
         loaded,
         runs,

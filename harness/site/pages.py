@@ -13,9 +13,9 @@ Layout of a built site:
     tasks/<task>.html                one per board task: categories, CIs, score vs cost
     entries/<entry>.html             one per entry
     samples/<task>/<entry>.html      per-sample browser of one cell
-    data/samples/<task>/<entry>/     index.js and the compressed record shards (see harness.site.samples)
+    data/samples/<task>/<entry>*.js  the cell's index and compressed record shards (see harness.site.samples)
     data/prompts/, data/prefixes/    prompts and few-shot prefixes, stored once for all cells sharing them
-    runs/<task>/<entry>/<hash>/      run.json of each run shown
+    runs/<task>/<entry>~<hash>.run.json  the run.json of each run shown
     leaderboard.json                 the aggregate as JSON
     static/                          css, js, and the one copy of plotly.min.js
 
@@ -53,7 +53,7 @@ from harness.site.samples import (
     CellExport,
     CellJob,
     export_cell,
-    link_tree,
+    link_files,
 )
 from harness.store import RUN_FILE
 
@@ -199,7 +199,7 @@ class SiteWriter:
 
     def _reuse(self, job: CellJob, key: str, previous: dict[str, Any]) -> CellExport | None:
         """The previous build's export of this cell, linked into the new site, if its key matches."""
-        entry = previous.get(job.data_dir)
+        entry = previous.get(job.stem)
         if self.previous is None or not isinstance(entry, dict) or entry.get("key") != key:
             return None
         try:
@@ -209,14 +209,9 @@ class SiteWriter:
                 prompt_set=entry["prompt_set"],
                 prefix_set=entry["prefix_set"],
             )
-        except (KeyError, TypeError, ValueError):
-            return None
-        needed = [job.data_dir, *export.shared()]
-        if not all((self.previous / path).exists() for path in needed):
-            return None
-        for path in needed:
-            if not (self.out / path).exists():
-                link_tree(self.previous / path, self.out / path)
+            link_files(self.previous, self.out, export.files(job.stem))
+        except (KeyError, TypeError, ValueError, OSError):
+            return None  # a previous build damaged by hand: export the cell again
         return export
 
     def export_cells(self) -> None:
@@ -225,15 +220,16 @@ class SiteWriter:
         run_files: dict[tuple[str, str], list[str]] = {}
         for (entry, column), run_dir in self.data.chosen.items():
             result = self.data.results[(entry, column)]
-            run_path = f"runs/{safe_name(result.spec.task)}/{safe_name(entry)}/{safe_name(result.spec_hash)}"
-            (self.out / run_path).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run_dir.run_path, self.out / run_path / RUN_FILE)
-            run_files[(entry, column)] = [f"{run_path}/{RUN_FILE}"]
+            task, name = safe_name(result.spec.task), safe_name(entry)
+            run_file = f"runs/{task}/{name}~{safe_name(result.spec_hash)}.{RUN_FILE}"
+            (self.out / run_file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir.run_path, self.out / run_file)
+            run_files[(entry, column)] = [run_file]
             publish = self.board.publishes_samples(column)
             job = CellJob(
                 run_path=run_dir.path,
                 site=self.out,
-                data_dir=f"data/samples/{safe_name(column)}/{safe_name(entry)}",
+                stem=f"data/samples/{safe_name(column)}/{safe_name(entry)}",
                 meta={
                     "key": f"{column}/{entry}",
                     "task": column,
@@ -260,7 +256,7 @@ class SiteWriter:
         cells = {(cell["entry"], cell["task"]): cell for cell in self.cells}
         for (entry, column), (job, key) in jobs.items():
             export = exports[(entry, column)]
-            manifest["cells"][job.data_dir] = {
+            manifest["cells"][job.stem] = {
                 "key": key,
                 "count": export.count,
                 "shards": export.shards,
@@ -280,7 +276,7 @@ class SiteWriter:
                 entry=self.entries[entry],
                 task_id=column,
                 task_title=self.titles[column],
-                data_dir=job.data_dir,
+                stem=job.stem,
                 publish=job.publish,
                 run_files=run_files[(entry, column)],
                 count=export.count,

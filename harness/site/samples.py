@@ -1,24 +1,26 @@
 """The sample browser's data for one board cell (one run), written once per run content.
 
-A cell's folder `data/samples/<task>/<entry>/` holds:
+A cell's files sit beside each other under `data/samples/<task>/`, named after the entry (flat, since
+every file and folder costs a rebuild time to link and a later one to delete):
 
-- `index.js`: every sample's id, epoch, category, score, extracted answer, target and flags, loaded
+- `<entry>.js`: every sample's id, epoch, category, score, extracted answer, target and flags, loaded
   with the page (the filters run on it);
-- `shard-NNNN.js`: the records in pages of `shard_size`, loaded on demand. Each carries what the index
-  does not: the completion, reasoning, finish reason, model, error, latency, token usage and score
-  details, with fields at their default left out. The JSON lines are deflate-compressed and base64
-  encoded (the browser inflates them with its built-in DecompressionStream): model output is mostly
-  prose, which compresses several times over.
+- `<entry>~NNNN.js`: the records in shards of `shard_size`, loaded on demand. Each carries what the
+  index does not: the completion, reasoning, finish reason, model, error, latency, token usage and
+  score details, with fields at their default left out. The JSON lines are deflate-compressed and
+  base64-encoded (the browser inflates them with its built-in DecompressionStream): model output is
+  mostly prose, which compresses several times over.
 
 What several cells share is stored once for the whole site, named by a hash of its content:
 
-- `data/prompts/<id>/part-NNNN.js`: the prompts of a cell, aligned with its shards. Every entry of a
-  task is sent the same prompts, so a board's cells of one task usually point at one prompt set;
-  a cell whose prompts differ in anything (a subset, a system prompt) gets its own.
+- `data/prompts/<id>~NNNN.js`: the prompts of a cell, aligned with its shards. Every entry of a task
+  is sent the same prompts, so a board's cells of one task usually point at one prompt set; a cell
+  whose prompts differ in anything (a subset, a system prompt) gets its own.
 - `data/prefixes/<id>.js`: a run's shared prompt prefixes (few-shot exemplars).
 
 Everything goes into `<script>` elements, never fetch(), so the folder works from file://. Model
-output reaches the page only through textContent (see site/static/samples.js).
+output reaches the page only through textContent (see site/static/samples.js). `~` cannot occur in an
+entry's file name (see `safe_name`), so no entry's index can be taken for another's shard.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ from harness.site.encoding import script_json
 from harness.store import RunDir
 
 EXPORT_VERSION = "2"
-DEFAULT_SHARD_SIZE = 250
+# Compressed, a thousand records of chain-of-thought answers take about half a megabyte: one load
+# for fifty pages of the browser, and few files for a rebuild to link and delete.
+DEFAULT_SHARD_SIZE = 1000
 # ISA-L's level 1 packs model output about 3.5 times at ~350 MB/s a core; zlib's level 6 packs it
 # about 4.3 times at a tenth of the speed, which would make compression most of a large build.
 COMPRESSION_LEVEL = 1
@@ -55,11 +59,11 @@ _encode = msgspec.json.Encoder().encode
 
 @dataclass(frozen=True)
 class CellJob:
-    """One cell to export: `site` is the folder being built, `data_dir` the cell's folder in it."""
+    """One cell to export: `site` is the folder being built, `stem` names the cell's files in it."""
 
     run_path: Path
     site: Path
-    data_dir: str
+    stem: str
     meta: dict[str, Any]
     publish: bool
     shard_size: int
@@ -87,10 +91,18 @@ class CellExport:
     prompt_set: str | None
     prefix_set: str | None
 
-    def shared(self) -> list[str]:
-        """The site-wide files this cell points at, relative to the site."""
-        paths = [f"{PROMPTS_DIR}/{self.prompt_set}"] if self.prompt_set else []
-        return paths + ([f"{PREFIXES_DIR}/{self.prefix_set}.js"] if self.prefix_set else [])
+    def files(self, stem: str) -> list[str]:
+        """Every file the cell's browser loads, relative to the site."""
+        paths = [f"{stem}.js", *(shard_file(stem, n) for n in range(self.shards))]
+        if self.prompt_set is not None:
+            paths += [shard_file(f"{PROMPTS_DIR}/{self.prompt_set}", n) for n in range(self.shards)]
+        if self.prefix_set is not None:
+            paths.append(f"{PREFIXES_DIR}/{self.prefix_set}.js")
+        return paths
+
+
+def shard_file(stem: str, number: int) -> str:
+    return f"{stem}~{number:04d}.js"
 
 
 def natural(sample_id: str) -> tuple[int, int | str]:
@@ -139,20 +151,19 @@ def _write_text(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8"))
 
 
-def _publish_once(final: Path, write: Any) -> None:
-    """Write a content-named folder or file once: cells exported in parallel may race for it, and
-    whichever rename lands first wins (its content is the same by construction)."""
-    if final.exists():
-        return
-    final.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+def _publish(path: Path, text: str) -> None:
+    """Write a content-named file: cells exported in parallel may race for it, and as the content is
+    the same by construction, whichever rename lands last is as good as the first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        target = scratch / final.name
-        write(target)
-        with contextlib.suppress(OSError):
-            os.rename(target, final)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.replace(scratch, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scratch)
+        raise
 
 
 def _write_prompt_set(site: Path, lines: list[bytes], shard_size: int) -> str:
@@ -161,27 +172,25 @@ def _write_prompt_set(site: Path, lines: list[bytes], shard_size: int) -> str:
         digest.update(line)
         digest.update(b"\n")
     set_id = digest.hexdigest()[:20]
-
-    def write(folder: Path) -> None:
-        folder.mkdir()
-        for number in range(math.ceil(len(lines) / shard_size)):
+    parts = math.ceil(len(lines) / shard_size)
+    stem = f"{PROMPTS_DIR}/{set_id}"
+    # The last part is written last: when it is there, another cell has written the whole set.
+    if not (site / shard_file(stem, parts - 1)).exists():
+        for number in range(parts):
             chunk = lines[number * shard_size : (number + 1) * shard_size]
-            _write_text(
-                folder / f"part-{number:04d}.js",
+            _publish(
+                site / shard_file(stem, number),
                 f'harnessSamples.prompts("{set_id}",{number},"{packed(chunk)}");\n',
             )
-
-    _publish_once(site / PROMPTS_DIR / set_id, write)
     return set_id
 
 
 def _write_prefixes(site: Path, prefixes: dict[str, str]) -> str:
     text = script_json(dict(sorted(prefixes.items())))
     prefix_id = hashlib.sha256(text.encode()).hexdigest()[:20]
-    _publish_once(
-        site / PREFIXES_DIR / f"{prefix_id}.js",
-        lambda path: _write_text(path, f'harnessSamples.prefixes("{prefix_id}",{text});\n'),
-    )
+    path = site / PREFIXES_DIR / f"{prefix_id}.js"
+    if not path.exists():
+        _publish(path, f'harnessSamples.prefixes("{prefix_id}",{text});\n')
     return prefix_id
 
 
@@ -191,8 +200,7 @@ def export_cell(job: CellJob) -> CellExport:
     ordered = sorted(views, key=lambda v: (v.category or "", natural(v.sample_id), v.epoch))
     categories = sorted({v.category for v in ordered if v.category is not None})
     category_index = {c: i for i, c in enumerate(categories)}
-    dest = job.site / job.data_dir
-    dest.mkdir(parents=True, exist_ok=True)
+    (job.site / job.stem).parent.mkdir(parents=True, exist_ok=True)
     shards = math.ceil(len(ordered) / job.shard_size) if job.publish else 0
     prompt_set = prefix_set = None
     if job.publish and ordered:
@@ -218,26 +226,25 @@ def export_cell(job: CellJob) -> CellExport:
         "parsed": [1 if s is not None and s.parsed else 0 for s in scores],
         "error": [1 if v.completion.error is not None else 0 for v in ordered],
     }
-    _write_text(dest / "index.js", f"harnessSamples.load({script_json(index)});\n")
+    _write_text(job.site / f"{job.stem}.js", f"harnessSamples.load({script_json(index)});\n")
     key = script_json(job.meta["key"])
     for number in range(shards):
         chunk = ordered[number * job.shard_size : (number + 1) * job.shard_size]
         _write_text(
-            dest / f"shard-{number:04d}.js",
+            job.site / shard_file(job.stem, number),
             f'harnessSamples.shard({key},{number},"{packed([_shown(v) for v in chunk])}");\n',
         )
     return CellExport(count=len(ordered), shards=shards, prompt_set=prompt_set, prefix_set=prefix_set)
 
 
-def link_tree(source: Path, target: Path) -> None:
-    """Give `target` the files of `source` without copying them where the file system allows."""
-    if source.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
+def link_files(source: Path, target: Path, paths: list[str]) -> None:
+    """Give `target` these files of `source` without copying them where the file system allows."""
+    for path in paths:
+        destination = target / path
+        if destination.exists():
+            continue  # a shared file another cell brought already
+        destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(source, target)
+            os.link(source / path, destination)
         except OSError:
-            shutil.copy2(source, target)
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    for child in source.iterdir():
-        link_tree(child, target / child.name)
+            shutil.copy2(source / path, destination)

@@ -61,7 +61,7 @@ def main_pages(site_dir: Path) -> list[Path]:
     published = [
         c
         for c in shown
-        if (site_dir / f"data/samples/{safe_name(c['task'])}/{safe_name(c['entry'])}/shard-0000.js").is_file()
+        if (site_dir / f"data/samples/{safe_name(c['task'])}/{safe_name(c['entry'])}~0000.js").is_file()
     ]
     measured = {c["entry"] for c in shown}
     ranked = [r["entry"] for r in data["leaderboard"] if r["entry"] in measured]

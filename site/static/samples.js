@@ -70,9 +70,9 @@
     if (state.shards[number]) return Promise.resolve(state.shards[number]);
     if (!state.waiting[number]) {
       const index = state.index;
-      const parts = [loadScript(base + "shard-" + pad(number) + ".js", "shard " + number).then(inflate)];
+      const parts = [loadScript(base + "~" + pad(number) + ".js", "shard " + number).then(inflate)];
       if (index.prompts) {
-        const src = root + "data/prompts/" + index.prompts + "/part-" + pad(number) + ".js";
+        const src = root + "data/prompts/" + index.prompts + "~" + pad(number) + ".js";
         parts.push(loadScript(src, "prompts " + number).then(inflate));
       }
       state.waiting[number] = Promise.all(parts).then(function (loaded) {

@@ -1,0 +1,112 @@
+"""Embedded model throughput: continuous batching against one request at a time, on the first run's work.
+
+    python benchmarks/embedded_generation.py                      # 6 samples of each task, 4 and 8 slots
+    python benchmarks/embedded_generation.py --limit 14 --parallel 2 4 8 16 --max-tokens 512
+
+The requests are those the README's main command sends the embedded SmolLM2 model: the board's tasks
+(MMLU-Pro 5-shot, GPQA-Diamond, LiveCodeBench in the board's window) planned with the same options,
+read from the local benchmark data. The baseline is the same client with `parallel: 1`, which sends
+each request through llama-cpp-python's `create_chat_completion` one after the other (the code path
+before batching), measured in the same invocation. Reported for each setting: seconds, output tokens
+per second, the speed-up, and how many completions are identical to the baseline's (text, finish
+reason and token counts; at temperature 0 they should all be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.backends import GenerationRequest
+from harness.backends.llamacpp import LlamaCppClient
+from harness.board import load_board
+from harness.config import ModelEntry
+from harness.runner import RunOptions, plan_run, request_for
+from harness.task import get_task
+from harness.types import Completion
+
+REPO = Path(__file__).resolve().parents[1]
+BOARD = REPO / "leaderboards" / "qwen2.5-max-launch.yaml"
+
+
+def first_run_requests(
+    data_dir: Path, entry: ModelEntry, limit: int, max_tokens: int
+) -> list[GenerationRequest]:
+    board = load_board(BOARD)
+    # Planning reads the data only; nothing is written under output_dir.
+    options = RunOptions(
+        output_dir=Path("results"),
+        data_dir=data_dir,
+        limit=limit,
+        epochs=1,
+        generation={"max_tokens": max_tokens},
+    )
+    requests = []
+    for board_task in board.tasks:
+        window = board_task.window
+        task = get_task(
+            board_task.task_name, {"start_date": window.start, "end_date": window.end} if window else None
+        )
+        plan = plan_run(task, entry, options)
+        requests += [request_for(item, plan) for item in plan.items]
+    return requests
+
+
+def run(
+    entry: ModelEntry, parallel: int, requests: list[GenerationRequest]
+) -> tuple[float, list[Completion]]:
+    options = {**entry.backend_options, "parallel": parallel}
+    client = LlamaCppClient.from_entry(entry.model_copy(update={"backend_options": options}))
+    try:
+        started = time.perf_counter()
+        results = dict(client.generate(requests))
+        seconds = time.perf_counter() - started
+    finally:
+        client.close()
+    return seconds, [results[i] for i in range(len(requests))]
+
+
+def same(a: Completion, b: Completion) -> bool:
+    return (
+        a.text == b.text and a.finish_reason == b.finish_reason and a.usage == b.usage and a.error == b.error
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=6, help="samples per task")
+    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--parallel", type=int, nargs="+", default=[4, 8])
+    args = parser.parse_args()
+
+    board = load_board(BOARD)
+    entry = board.models.entries["smollm2"]
+    requests = first_run_requests(args.data_dir, entry, args.limit, args.max_tokens)
+    baseline_s, baseline = run(entry, 1, requests)
+    tokens = sum(c.usage.output_tokens for c in baseline)
+    figures: dict[str, Any] = {
+        "requests": len(requests),
+        "max_tokens": args.max_tokens,
+        "cores": os.cpu_count(),
+        "sequential_s": round(baseline_s, 1),
+        "sequential_tokens_per_s": round(tokens / baseline_s, 1),
+    }
+    for parallel in args.parallel:
+        seconds, completions = run(entry, parallel, requests)
+        out = sum(c.usage.output_tokens for c in completions)
+        figures[f"parallel_{parallel}"] = {
+            "seconds": round(seconds, 1),
+            "tokens_per_s": round(out / seconds, 1),
+            "speedup": round(baseline_s / seconds, 2),
+            "identical": sum(same(a, b) for a, b in zip(baseline, completions, strict=True)),
+        }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from harness.backends import GenerationRequest
 from harness.backends.llamacpp import LlamaCppClient
 from harness.board import load_board
 from harness.config import ModelEntry
+from harness.errors import DataError
 from harness.runner import RunOptions, plan_run, request_for
 from harness.task import get_task
 from harness.types import Completion
@@ -51,7 +53,11 @@ def first_run_requests(
         task = get_task(
             board_task.task_name, {"start_date": window.start, "end_date": window.end} if window else None
         )
-        plan = plan_run(task, entry, options)
+        try:
+            plan = plan_run(task, entry, options)
+        except DataError as exc:  # as `board populate` does: a task without local data is skipped
+            print(f"skipped {board_task.id}: {exc}", file=sys.stderr)
+            continue
         requests += [request_for(item, plan) for item in plan.items]
     return requests
 

@@ -40,7 +40,7 @@ from typing import Any
 import msgspec
 from isal import isal_zlib
 
-from harness.record_cache import RecordView, file_identity, latest_views
+from harness.record_cache import RecordView, file_identity, latest_views, no_cycle_collection
 from harness.site.encoding import script_json
 from harness.store import RunDir
 
@@ -114,40 +114,65 @@ def packed(lines: list[bytes], level: int = COMPRESSION_LEVEL) -> str:
     return base64.b64encode(isal_zlib.compress(b"\n".join(lines), level, -15)).decode("ascii")
 
 
+class _Shown(msgspec.Struct, omit_defaults=True):
+    """A record as the browser reads it from a shard (short keys: they repeat on every line)."""
+
+    c: str
+    r: str | None = None
+    f: str | None = None
+    mo: str | None = None
+    e: str | None = None
+    l: float | None = None  # noqa: E741 - the browser's name for the latency
+    d: dict[str, Any] | None = None
+    u: tuple[int, int, int, int] | None = None
+
+
+class _Prompt(msgspec.Struct, omit_defaults=True):
+    m: list[tuple[str, str]]
+    pk: str | None = None
+    md: dict[str, Any] | None = None
+
+
 def _shown(view: RecordView) -> bytes:
-    completion, score = view.completion, view.score
-    item: dict[str, Any] = {"c": completion.text}
-    optional: dict[str, Any] = {
-        "r": completion.reasoning,
-        "f": completion.finish_reason,
-        "mo": completion.model,
-        "e": completion.error,
-        "l": round(completion.latency_s, 3) if completion.latency_s else None,
-        "d": score.details if score is not None and score.details else None,
-    }
-    usage = completion.usage
-    if usage.input_tokens or usage.output_tokens or usage.cached_input_tokens or usage.reasoning_tokens:
-        optional["u"] = [
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cached_input_tokens,
-            usage.reasoning_tokens,
-        ]
-    item.update({k: v for k, v in optional.items() if v is not None})
-    return _encode(item)
+    completion, score, usage = view.completion, view.score, view.completion.usage
+    counts = (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.reasoning_tokens)
+    return _encode(
+        _Shown(
+            c=completion.text,
+            r=completion.reasoning,
+            f=completion.finish_reason,
+            mo=completion.model,
+            e=completion.error,
+            l=round(completion.latency_s, 3) if completion.latency_s else None,
+            d=score.details if score is not None and score.details else None,
+            u=counts if any(counts) else None,
+        )
+    )
 
 
 def _prompt(view: RecordView) -> bytes:
     prompt = view.prompt
-    item: dict[str, Any] = {"m": [[m.role, m.content] for m in prompt.messages]}
-    if prompt.prefix_key is not None:
-        item["pk"] = prompt.prefix_key
-    if prompt.metadata:
-        item["md"] = prompt.metadata
-    return _encode(item)
+    return _encode(
+        _Prompt(
+            m=[(m.role, m.content) for m in prompt.messages],
+            pk=prompt.prefix_key,
+            md=prompt.metadata or None,
+        )
+    )
+
+
+def _index_json(index: dict[str, Any]) -> str:
+    """`script_json` of an index, by msgspec: ten times as fast on its long lists."""
+    text = _encode(index).decode("utf-8")
+    for character, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(character, escaped)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _write_text(path: Path, text: str) -> None:
+    # A file linked from the previous build must be replaced, never written through: that would
+    # change the previous build too, which stays in place if this one fails.
+    path.unlink(missing_ok=True)
     path.write_bytes(text.encode("utf-8"))
 
 
@@ -196,6 +221,11 @@ def _write_prefixes(site: Path, prefixes: dict[str, str]) -> str:
 
 def export_cell(job: CellJob) -> CellExport:
     """Write the cell's index and shards, and the prompt set and prefixes it points at."""
+    with no_cycle_collection():
+        return _export_cell(job)
+
+
+def _export_cell(job: CellJob) -> CellExport:
     views = latest_views(RunDir(job.run_path))
     ordered = sorted(views, key=lambda v: (v.category or "", natural(v.sample_id), v.epoch))
     categories = sorted({v.category for v in ordered if v.category is not None})
@@ -226,7 +256,7 @@ def export_cell(job: CellJob) -> CellExport:
         "parsed": [1 if s is not None and s.parsed else 0 for s in scores],
         "error": [1 if v.completion.error is not None else 0 for v in ordered],
     }
-    _write_text(job.site / f"{job.stem}.js", f"harnessSamples.load({script_json(index)});\n")
+    _write_text(job.site / f"{job.stem}.js", f"harnessSamples.load({_index_json(index)});\n")
     key = script_json(job.meta["key"])
     for number in range(shards):
         chunk = ordered[number * job.shard_size : (number + 1) * job.shard_size]

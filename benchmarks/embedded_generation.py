@@ -9,7 +9,8 @@ read from the local benchmark data. The baseline is the same client with `parall
 each request through llama-cpp-python's `create_chat_completion` one after the other (the code path
 before batching), measured in the same invocation. Reported for each setting: seconds, output tokens
 per second, the speed-up, and how many completions are identical to the baseline's (text, finish
-reason and token counts; at temperature 0 they should all be).
+reason and token counts; at temperature 0 they should all be), one JSON line per setting as it ends.
+CPU seconds are reported beside seconds: on a machine other work shares, they are the steadier figure.
 """
 
 from __future__ import annotations
@@ -64,16 +65,18 @@ def first_run_requests(
 
 def run(
     entry: ModelEntry, parallel: int, requests: list[GenerationRequest]
-) -> tuple[float, list[Completion]]:
+) -> tuple[float, float, list[Completion]]:
+    """Seconds, CPU seconds (all of llama.cpp's threads: what a busy machine disturbs least) and the
+    completions in request order."""
     options = {**entry.backend_options, "parallel": parallel}
     client = LlamaCppClient.from_entry(entry.model_copy(update={"backend_options": options}))
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = dict(client.generate(requests))
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     finally:
         client.close()
-    return seconds, [results[i] for i in range(len(requests))]
+    return seconds, cpu_seconds, [results[i] for i in range(len(requests))]
 
 
 def same(a: Completion, b: Completion) -> bool:
@@ -93,25 +96,31 @@ def main() -> None:
     board = load_board(BOARD)
     entry = board.models.entries["smollm2"]
     requests = first_run_requests(args.data_dir, entry, args.limit, args.max_tokens)
-    baseline_s, baseline = run(entry, 1, requests)
+    baseline_s, baseline_cpu_s, baseline = run(entry, 1, requests)
     tokens = sum(c.usage.output_tokens for c in baseline)
     figures: dict[str, Any] = {
         "requests": len(requests),
         "max_tokens": args.max_tokens,
+        "output_tokens": tokens,
         "cores": os.cpu_count(),
         "sequential_s": round(baseline_s, 1),
+        "sequential_cpu_s": round(baseline_cpu_s, 1),
         "sequential_tokens_per_s": round(tokens / baseline_s, 1),
     }
+    print(json.dumps(figures), flush=True)
     for parallel in args.parallel:
-        seconds, completions = run(entry, parallel, requests)
+        seconds, cpu_seconds, completions = run(entry, parallel, requests)
         out = sum(c.usage.output_tokens for c in completions)
-        figures[f"parallel_{parallel}"] = {
+        result = {
+            "parallel": parallel,
             "seconds": round(seconds, 1),
+            "cpu_s": round(cpu_seconds, 1),
             "tokens_per_s": round(out / seconds, 1),
             "speedup": round(baseline_s / seconds, 2),
+            "cpu_ratio": round(baseline_cpu_s / cpu_seconds, 2),
             "identical": sum(same(a, b) for a, b in zip(baseline, completions, strict=True)),
         }
-    print(json.dumps(figures, indent=2))
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

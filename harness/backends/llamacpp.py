@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 PACKAGE_PREFIX = "pkg:"
 DEFAULT_CONTEXT = 8192
-DEFAULT_PARALLEL = 8
+DEFAULT_PARALLEL = 4
 
 
 def resolve_model_path(spec: str) -> Path:

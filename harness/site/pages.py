@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -62,6 +63,7 @@ TEMPLATES = SITE_ROOT / "templates"
 STATIC = SITE_ROOT / "static"
 MARKER = ".harness-site"
 EXPORTS_FILE = ".harness-exports.json"
+CONTENT_ID = re.compile(r"[0-9a-f]{20}")
 
 
 @dataclass
@@ -209,6 +211,8 @@ class SiteWriter:
                 prompt_set=entry["prompt_set"],
                 prefix_set=entry["prefix_set"],
             )
+            if not all(n is None or CONTENT_ID.fullmatch(n) for n in (export.prompt_set, export.prefix_set)):
+                return None
             link_files(self.previous, self.out, export.files(job.stem))
         except (KeyError, TypeError, ValueError, OSError):
             return None  # a previous build damaged by hand: export the cell again

@@ -13,7 +13,6 @@ from harness.types import Completion, GenerationConfig, Message
 
 QUESTIONS = [
     "What is the capital of France?",
-    "Write a haiku about rain.",
     "What is 17*23?",
     "Name three prime numbers.",
     "Why is the sky blue?",
@@ -23,7 +22,7 @@ QUESTIONS = [
 def request(text: str, **config: object) -> GenerationRequest:
     return GenerationRequest(
         messages=[Message(role="user", content=text)],
-        config=GenerationConfig.model_validate({"temperature": 0.0, "max_tokens": 24, **config}),
+        config=GenerationConfig.model_validate({"temperature": 0.0, "max_tokens": 16, **config}),
     )
 
 
@@ -53,7 +52,7 @@ def test_batched_greedy_completions_equal_sequential_ones(
 ) -> None:
     # More requests than slots, a stop string, and one prompt longer than the context window.
     requests = [request(q) for q in QUESTIONS] + [
-        request("Count from one to ten in words, one per line.", stop=["\n"], max_tokens=40),
+        request("Count from one to ten in words, one per line.", stop=["\n"], max_tokens=24),
         request("word " * 2100),
     ]
     one_by_one = dict(sequential.generate(requests))
@@ -63,8 +62,8 @@ def test_batched_greedy_completions_equal_sequential_ones(
         outcome(one_by_one[i]) for i in range(len(requests))
     ]
     assert {c.finish_reason for c in together.values()} >= {"stop", "length"}
-    assert "\n" not in together[5].text and together[5].text
-    assert together[6].error is not None and "exceed context window" in together[6].error
+    assert "\n" not in together[4].text and together[4].text
+    assert together[5].error is not None and "exceed context window" in together[5].error
 
 
 @pytest.mark.slow

@@ -1,51 +1,60 @@
-"""Site build time and page weight for a large board: 50 entries x 5 tasks with full sample sets.
+"""Site builds and notebook reads for a large board: 50 entries x 5 tasks with full sample sets.
 
-    python benchmarks/site_build.py                 # the full size (a few GB in a temp dir)
+    python benchmarks/site_build.py                 # the full size (about 9 GB in a temp dir)
     python benchmarks/site_build.py --scale 0.1     # every task at a tenth of its samples
 
 Runs are synthesised in a temporary folder with the sizes real runs have: MMLU-Pro 5-shot and 0-shot
 (12,032 questions, ~1.2 kB chain-of-thought answers, the few-shot prefixes stored once per run),
 GPQA-Diamond (198 questions x 4 epochs), an Arena-Hard-shaped task (500 prompts, long answers, two
 judge games per sample in the score details) and a LiveCodeBench-shaped task (880 problems, code
-answers, per-test outcomes in the details). The last two are registered for this process only.
+answers, per-test outcomes in the details). As on a real board, every entry is sent the same prompt
+for a question; answers, scores and details differ per entry. The last two tasks are registered for
+the processes of this benchmark only.
 
-Reported, each against a baseline measured in the same run:
-- build seconds, and the ratio to just reading and validating every run file (the floor of any build);
-- site bytes, and the ratio to the run files' bytes;
-- initial page weight (the HTML plus the scripts and styles it loads before any interaction; the
-  sample shards load later, on demand) for the leaderboard, a task page and a sample browser page,
-  and the size of one sample shard.
+The baseline is the code of an earlier commit (`--baseline-ref`, by default the last one before the
+site became incremental), taken from this repository's history with `git archive` and run in a
+subprocess on the same runs, in the same invocation. Reported, each with its ratio to the baseline:
+- the cold build (no previous site, no caches), and an incremental rebuild after adding one run (a
+  newer run of one entry on MMLU-Pro) and after no change at all, in seconds and in CPU seconds
+  (the processes' own time, which other work on a shared machine disturbs less);
+- site bytes (and the run files' bytes), and the initial page weight of the leaderboard, a task page
+  and a sample browser page (the HTML plus the scripts and styles it loads before any interaction);
+- notebook reads over the whole store: `runs_df`, `samples_df` and `aggregate`, first read (building
+  the record caches) and later reads, with their results checked equal to the baseline's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 import re
+import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import tasks as task_registry
+import pandas as pd
+
+from harness.aggregate import aggregate
+from harness.analysis import runs_df, samples_df
 from harness.board import load_board
 from harness.site import build_site
-from harness.store import RunDir, iter_runs
-from harness.task import LoadedData, ScoringContext, Task
+from harness.store import RunDir
 from harness.types import (
     Completion,
     Counts,
     DataRef,
     GenerationConfig,
-    Message,
     Metric,
-    Prompt,
     RunResult,
     RunSpec,
-    Sample,
     Score,
     Timings,
     Usage,
@@ -60,40 +69,29 @@ VOCABULARY = (
 WORDS = VOCABULARY.split()
 
 
-class SyntheticJudged(Task):
-    """Shaped like Arena-Hard: open prompts, long answers, two judge games per sample."""
+# The site needs a task's name, version and headline only: these two are registered for this process
+# (and the baseline's) with nothing else, so that they work with either tree's Task class.
+SYNTHETIC_TASKS = {"arena_hard_bench": "win_rate", "livecodebench_bench": "pass_at_1"}
+REGISTER = f"""
+import tasks as registry
+from harness.task import Task
 
-    name = "arena_hard_bench"
-    version = "1"
-    dataset = "synthetic"
-    headline = "win_rate"
+def _unused(self, *args, **kwargs):
+    raise NotImplementedError("a synthetic benchmark task only names itself")
 
-    def load(self, data_dir: Path | None) -> LoadedData:
-        return LoadedData(samples=[Sample(id=str(i)) for i in range(500)], ref=DataRef(dataset="synthetic"))
-
-    def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
-        return Prompt(messages=[Message(role="user", content=f"prompt {sample.id}")], target="")
-
-    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
-        return Score(value=float(len(completion.text) % 2), details={"games": []})
-
-
-class SyntheticCode(Task):
-    """Shaped like LiveCodeBench: code answers, one outcome per test case in the details."""
-
-    name = "livecodebench_bench"
-    version = "1"
-    dataset = "synthetic"
-    headline = "pass_at_1"
-
-    def load(self, data_dir: Path | None) -> LoadedData:
-        return LoadedData(samples=[Sample(id=str(i)) for i in range(880)], ref=DataRef(dataset="synthetic"))
-
-    def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
-        return Prompt(messages=[Message(role="user", content=f"problem {sample.id}")], target="")
-
-    def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
-        return Score(value=0.0, details={"tests": []})
+# Today's registry holds (class, fixed arguments); the baseline's held factories.
+_pairs = isinstance(next(iter(registry.TASKS.values())), tuple)
+for _name, _headline in {SYNTHETIC_TASKS}.items():
+    _cls = type(
+        _name,
+        (Task,),
+        {{"name": _name, "version": "1", "dataset": "synthetic", "headline": _headline,
+          **{{method: _unused for method in Task.__abstractmethods__}}}},
+    )
+    registry.TASKS[_name] = (_cls, {{}}) if _pairs else _cls
+"""
+SHOTS: dict[str, dict[str, Any]] = {"mmlu_pro": {"shots": 5}, "mmlu_pro_0shot": {"shots": 0}}
+BASELINE_REF = "2efe8139ffa37ba958993f33d0eb9e7ac3a42ddf"
 
 
 # (task, questions, epochs, categories, prompt chars, completion chars, detail kind)
@@ -141,14 +139,17 @@ def details(kind: str, text: Text, rng: random.Random) -> dict[str, Any]:
 
 
 def records_for(
-    spec: tuple[str, int, int, int, int, int, str], entry_index: int, scale: float, text: Text
+    spec: tuple[str, int, int, int, int, int, str],
+    entry_index: int,
+    prompts: list[str],
+    text: Text,
+    seed: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    task, questions, epochs, categories, prompt_chars, completion_chars, kind = spec
-    rng = random.Random(entry_index * 1000 + len(task))
+    task, _, epochs, categories, _, completion_chars, kind = spec
+    rng = random.Random(entry_index * 1000 + len(task) + seed * 7919)
     skill = 0.2 + 0.7 * entry_index / 50
-    for question in range(max(1, int(questions * scale))):
+    for question, prompt in enumerate(prompts):
         category = f"category {question % categories}"
-        prompt = text(prompt_chars)
         for epoch in range(epochs):
             value = 1.0 if rng.random() < skill else 0.0
             letter = rng.choice("ABCDEFGHIJ")
@@ -158,7 +159,7 @@ def records_for(
             completion = Completion(
                 text=text(completion_chars) + f" The answer is ({letter}).",
                 finish_reason="stop",
-                usage=Usage(input_tokens=prompt_chars // 4, output_tokens=completion_chars // 4),
+                usage=Usage(input_tokens=len(prompt) // 4, output_tokens=completion_chars // 4),
                 latency_s=round(rng.uniform(0.5, 20.0), 3),
                 model=f"model-{entry_index}",
             )
@@ -185,59 +186,74 @@ def metric(values: Sequence[float]) -> Metric:
     return Metric(value=mean, ci_low=max(0.0, mean - half), ci_high=min(1.0, mean + half), n=n)
 
 
-def synthesise(root: Path, entries: int, scale: float) -> int:
-    text = Text(0)
-    total = 0
-    for spec in TASKS:
-        task, _, epochs, categories, *_ = spec
-        prefixes = {f"category {c}": text(8000) for c in range(categories)} if task == "mmlu_pro" else {}
-        for index in range(entries):
-            entry = f"entry-{index:02d}"
-            run_spec = RunSpec(
-                task=task,
-                task_version="1",
-                entry=entry,
-                model=f"model-{index}",
-                backend="openai_compat",
-                generation=GenerationConfig(),
-                epochs=epochs,
-                task_params={"shots": 5}
-                if task == "mmlu_pro"
-                else ({"shots": 0} if task == "mmlu_pro_0shot" else {}),
-                data=DataRef(dataset=task, fingerprint="synthetic"),
+class Synthesis:
+    """Each task's prompts and prefixes, made once and shared by every entry's run."""
+
+    def __init__(self, scale: float) -> None:
+        self.text = Text(0)
+        self.prompts: dict[str, list[str]] = {}
+        self.prefixes: dict[str, dict[str, str]] = {}
+        for task, questions, _, categories, prompt_chars, *_ in TASKS:
+            self.prompts[task] = [self.text(prompt_chars) for _ in range(max(1, int(questions * scale)))]
+            self.prefixes[task] = (
+                {f"category {c}": self.text(8000) for c in range(categories)} if task == "mmlu_pro" else {}
             )
-            spec_hash = run_spec.spec_hash()
-            run_dir = RunDir.for_spec(root, task, entry, spec_hash)
-            run_dir.path.mkdir(parents=True)
-            values: list[float] = []
-            by_category: dict[str, list[float]] = {}
-            usage = Usage()
-            with open(run_dir.samples_path, "w", encoding="utf-8") as out:
-                for record in records_for(spec, index, scale, text):
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    values.append(record["score"]["value"])
-                    by_category.setdefault(record["category"], []).append(record["score"]["value"])
-                    usage = usage + Usage(**record["completion"]["usage"])
-            headline = (
-                SyntheticJudged.headline
-                if task == "arena_hard_bench"
-                else (SyntheticCode.headline if task == "livecodebench_bench" else "accuracy")
-            )
-            result = RunResult(
-                spec=run_spec,
-                spec_hash=spec_hash,
-                status="complete",
-                headline=headline,
-                metrics={headline: metric(values), "error_rate": Metric(value=0.0, n=len(values))},
-                categories={c: {headline: metric(v)} for c, v in sorted(by_category.items())},
-                counts=Counts(planned=len(values), scored=len(values), generated=len(values)),
-                usage=usage,
-                timings=Timings(finished_at="2026-01-01T00:00:00+00:00"),
-                prompt_prefixes=prefixes,
-            )
-            run_dir.write_result(result)
-            total += len(values)
-    return total
+
+    def write_run(
+        self,
+        root: Path,
+        spec: tuple[str, int, int, int, int, int, str],
+        index: int,
+        seed: int = 0,
+        finished_at: str = "2026-01-01T00:00:00+00:00",
+    ) -> int:
+        task, _, epochs, *_ = spec
+        entry = f"entry-{index:02d}"
+        run_spec = RunSpec(
+            task=task,
+            task_version="1",
+            entry=entry,
+            model=f"model-{index}",
+            backend="openai_compat",
+            generation=GenerationConfig(),
+            epochs=epochs,
+            seed=seed,
+            task_params={"shots": 5}
+            if task == "mmlu_pro"
+            else ({"shots": 0} if task == "mmlu_pro_0shot" else {}),
+            data=DataRef(dataset=task, fingerprint="synthetic"),
+        )
+        spec_hash = run_spec.spec_hash()
+        run_dir = RunDir.for_spec(root, task, entry, spec_hash)
+        run_dir.path.mkdir(parents=True)
+        values: list[float] = []
+        by_category: dict[str, list[float]] = {}
+        usage = Usage()
+        with open(run_dir.samples_path, "w", encoding="utf-8") as out:
+            for record in records_for(spec, index, self.prompts[task], self.text, seed):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                values.append(record["score"]["value"])
+                by_category.setdefault(record["category"], []).append(record["score"]["value"])
+                usage = usage + Usage(**record["completion"]["usage"])
+        headline = SYNTHETIC_TASKS.get(task, "accuracy")
+        result = RunResult(
+            spec=run_spec,
+            spec_hash=spec_hash,
+            status="complete",
+            headline=headline,
+            metrics={headline: metric(values), "error_rate": Metric(value=0.0, n=len(values))},
+            categories={c: {headline: metric(v)} for c, v in sorted(by_category.items())},
+            counts=Counts(planned=len(values), scored=len(values), generated=len(values)),
+            usage=usage,
+            timings=Timings(finished_at=finished_at),
+            prompt_prefixes=self.prefixes[task],
+        )
+        run_dir.write_result(result)
+        return len(values)
+
+
+def synthesise(root: Path, entries: int, synthesis: Synthesis) -> int:
+    return sum(synthesis.write_run(root, spec, index) for spec in TASKS for index in range(entries))
 
 
 def board_file(root: Path, entries: int) -> Path:
@@ -275,52 +291,193 @@ def initial_weight(site: Path, page: Path) -> int:
     return size
 
 
+BASELINE_DRIVER = (
+    REGISTER
+    + """
+import json, pickle, sys, time
+from pathlib import Path
+from harness.aggregate import aggregate
+from harness.analysis import runs_df, samples_df
+from harness.board import load_board
+from harness.site import build_site
+
+board_path, runs, site, frames = (Path(arg) for arg in sys.argv[1:5])
+board = load_board(board_path)
+figures = {}
+started, cpu = time.perf_counter(), time.process_time()
+report = build_site(board, runs, site)
+figures["build_s"] = time.perf_counter() - started
+figures["build_cpu_s"] = time.process_time() - cpu
+figures["samples"] = report.samples
+reads = {
+    "runs_df": lambda: runs_df(runs),
+    "samples_df": lambda: samples_df(runs),
+    "aggregate": lambda: aggregate(board, runs),
+}
+results = {}
+for name, read in reads.items():
+    started = time.perf_counter()
+    results[name] = read()
+    figures[name + "_s"] = time.perf_counter() - started
+data = results.pop("aggregate")
+results["aggregate"] = [data.cells, data.leaderboard, data.categories, data.skipped]
+frames.write_bytes(pickle.dumps(results))
+print(json.dumps(figures))
+"""
+)
+
+
+def run_baseline(ref: str, work: Path, board_path: Path, runs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The baseline commit's build and reads on the same runs, in a subprocess of its own."""
+    tree = work / "baseline-tree"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "harness", "tasks", "site"], check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    frames = work / "baseline-frames.pickle"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BASELINE_DRIVER,
+            str(board_path),
+            str(runs),
+            str(work / "baseline-site"),
+            str(frames),
+        ],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"the baseline failed:\n{completed.stderr[-3000:]}")
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures["site_bytes"] = folder_bytes(work / "baseline-site")
+    results = pickle.loads(frames.read_bytes())
+    shutil.rmtree(work / "baseline-site")
+    frames.unlink()
+    return figures, results
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = action()
+    return time.perf_counter() - started, value
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time and that of its finished children (the build's export workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def same_frames(mine: pd.DataFrame, theirs: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(mine, theirs)
+    except AssertionError as exc:
+        print(f"differs from the baseline: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=50)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of each task's samples")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the runs and site here")
+    parser.add_argument("--baseline-ref", default=BASELINE_REF, help="the commit measured as the baseline")
     args = parser.parse_args()
 
-    task_registry.TASKS["arena_hard_bench"] = (SyntheticJudged, {})
-    task_registry.TASKS["livecodebench_bench"] = (SyntheticCode, {})
+    exec(REGISTER, {})
     work = args.workdir or Path(tempfile.mkdtemp(prefix="site-bench-"))
     try:
         runs = work / "results"
-        started = time.perf_counter()
-        records = synthesise(runs, args.entries, args.scale)
-        synth_s = time.perf_counter() - started
-        board = load_board(board_file(work, args.entries))
-
-        started = time.perf_counter()
-        for run_dir in iter_runs(runs):
-            run_dir.read_result()
-            run_dir.read_records()
-        read_s = time.perf_counter() - started
+        synthesis = Synthesis(args.scale)
+        synth_s, records = timed(lambda: synthesise(runs, args.entries, synthesis))
+        board_path = board_file(work, args.entries)
+        board = load_board(board_path)
+        baseline, theirs = run_baseline(args.baseline_ref, work, board_path, runs)
 
         site = work / "site"
-        report = build_site(board, runs, site)
+        cpu = cpu_seconds()
+        cold_s, report = timed(lambda: build_site(board, runs, site))
+        cold_cpu_s = cpu_seconds() - cpu
+        if report.samples != baseline["samples"]:
+            raise SystemExit(
+                f"the builds disagree: {report.samples} samples here, {baseline['samples']} there"
+            )
+        first: dict[str, float] = {}
+        warm: dict[str, float] = {}
+        mine: dict[str, Any] = {}
+        reads: dict[str, Callable[[], Any]] = {
+            "runs_df": lambda: runs_df(runs),
+            "samples_df": lambda: samples_df(runs),
+            "aggregate": lambda: aggregate(board, runs),
+        }
+        for name, read in reads.items():
+            first[name], _ = timed(read)
+            warm[name], mine[name] = timed(read)
+        data = mine.pop("aggregate")
+        identical = same_frames(mine["runs_df"], theirs["runs_df"]) and same_frames(
+            mine["samples_df"], theirs["samples_df"]
+        )
+        for frame, other in zip(
+            [data.cells, data.leaderboard, data.categories, data.skipped], theirs["aggregate"], strict=True
+        ):
+            identical = same_frames(frame, other) and identical
+
+        cpu = cpu_seconds()
+        unchanged_s, unchanged = timed(lambda: build_site(board, runs, site))
+        unchanged_cpu_s = cpu_seconds() - cpu
+        # One more run: a newer run of the first entry on MMLU-Pro, which the board then shows instead.
+        mmlu = next(spec for spec in TASKS if spec[0] == "mmlu_pro")
+        synthesis.write_run(runs, mmlu, 0, seed=1, finished_at="2026-02-01T00:00:00+00:00")
+        cpu = cpu_seconds()
+        incremental_s, incremental = timed(lambda: build_site(board, runs, site))
+        incremental_cpu_s = cpu_seconds() - cpu
+
         sample_pages = sorted((site / "samples" / "mmlu_pro").glob("*.html"))
-        shards = sorted((site / "data" / "samples" / "mmlu_pro").rglob("shard-*.js"))
+        shards = sorted((site / "data" / "samples" / "mmlu_pro").glob("*~*.js"))
         figures = {
             "entries": args.entries,
             "tasks": len(TASKS),
             "records": records,
             "synthesise_s": round(synth_s, 1),
-            "read_baseline_s": round(read_s, 1),
-            "build_s": round(report.seconds, 1),
-            "build_over_read": round(report.seconds / read_s, 2),
+            "baseline_ref": args.baseline_ref[:12],
+            "baseline_build_s": round(baseline["build_s"], 1),
+            "cold_build_s": round(cold_s, 1),
+            "cold_speedup": round(baseline["build_s"] / cold_s, 1),
+            "baseline_build_cpu_s": round(baseline["build_cpu_s"], 1),
+            "cold_build_cpu_s": round(cold_cpu_s, 1),
+            "cold_cpu_ratio": round(baseline["build_cpu_s"] / cold_cpu_s, 1),
+            "rebuild_unchanged_s": round(unchanged_s, 2),
+            "rebuild_unchanged_cpu_s": round(unchanged_cpu_s, 2),
+            "rebuild_unchanged_reused_cells": unchanged.reused,
+            "incremental_build_s": round(incremental_s, 2),
+            "incremental_cpu_s": round(incremental_cpu_s, 2),
+            "incremental_exported_cells": incremental.exported,
+            "incremental_speedup": round(baseline["build_s"] / incremental_s, 1),
             "results_mb": round(folder_bytes(runs) / 1e6, 1),
+            "baseline_site_mb": round(baseline["site_bytes"] / 1e6, 1),
             "site_mb": round(report.bytes / 1e6, 1),
-            "site_over_results": round(report.bytes / folder_bytes(runs), 2),
+            "site_over_baseline": round(report.bytes / baseline["site_bytes"], 3),
+            "site_over_results": round(report.bytes / folder_bytes(runs), 3),
             "pages": report.pages,
             "files": report.files,
             "index_initial_kb": round(initial_weight(site, site / "index.html") / 1e3, 1),
             "task_page_initial_kb": round(initial_weight(site, site / "tasks" / "mmlu_pro.html") / 1e3, 1),
             "sample_page_initial_kb": round(initial_weight(site, sample_pages[0]) / 1e3, 1),
-            "plotly_js_kb": round((site / "static" / "plotly.min.js").stat().st_size / 1e3, 1),
             "shard_kb_mean": round(sum(p.stat().st_size for p in shards) / len(shards) / 1e3, 1),
+            "reads_identical_to_baseline": identical,
         }
+        for name in reads:
+            figures[f"{name}_baseline_s"] = round(baseline[f"{name}_s"], 3)
+            figures[f"{name}_first_s"] = round(first[name], 3)
+            figures[f"{name}_s"] = round(warm[name], 3)
+            figures[f"{name}_speedup_first"] = round(baseline[f"{name}_s"] / first[name], 1)
+            figures[f"{name}_speedup"] = round(baseline[f"{name}_s"] / warm[name], 1)
         print(json.dumps(figures, indent=2))
     finally:
         if args.workdir is None:

@@ -22,8 +22,9 @@ import pandas as pd
 from scipy import stats
 
 from harness.errors import ConfigError
+from harness.record_cache import latest_views, record_table
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_mean
-from harness.store import latest_records, readable_runs
+from harness.store import readable_runs
 
 RUN_COLUMNS = [
     "task",
@@ -127,39 +128,31 @@ def samples_df(
     text: bool = False,
 ) -> pd.DataFrame:
     """One row per (run, sample, epoch), the latest record of each. `text=True` adds the completion,
-    reasoning and last prompt message (large for full runs)."""
-    rows: list[dict[str, Any]] = []
+    reasoning and last prompt message (large for full runs). The scalar fields come from each run's
+    columnar cache (see `harness.record_cache`), built on the first read of a run."""
+    columns: dict[str, list[Any]] = {name: [] for name in SAMPLE_COLUMNS}
+    texts: dict[str, list[Any]] = {"prompt": [], "completion": [], "reasoning": []}
     for run_dir, result in readable_runs(Path(root), task, entry):
         spec = result.spec
-        for record in latest_records(run_dir.read_records()).values():
-            completion, score = record.completion, record.score
-            row: dict[str, Any] = {
-                "task": spec.task,
-                "task_version": spec.task_version,
-                "entry": spec.entry,
-                "spec_hash": result.spec_hash,
-                "sample_id": record.sample_id,
-                "epoch": record.epoch,
-                "category": record.category,
-                "score": score.value if score else np.nan,
-                "parsed": score.parsed if score else False,
-                "extracted": score.extracted if score else None,
-                "target": record.prompt.target,
-                "error": completion.error,
-                "finish_reason": completion.finish_reason,
-                "input_tokens": completion.usage.input_tokens,
-                "output_tokens": completion.usage.output_tokens,
-                "reasoning_tokens": completion.usage.reasoning_tokens,
-                "latency_s": completion.latency_s,
-            }
-            if text:
-                row["prompt"] = record.prompt.messages[-1].content if record.prompt.messages else ""
-                row["completion"] = completion.text
-                row["reasoning"] = completion.reasoning
-            rows.append(row)
-    if not rows:
+        table = record_table(run_dir)
+        count = table.num_rows
+        columns["task"] += [spec.task] * count
+        columns["task_version"] += [spec.task_version] * count
+        columns["entry"] += [spec.entry] * count
+        columns["spec_hash"] += [result.spec_hash] * count
+        for name in table.column_names:
+            # Missing scores are NaN (not None), as a float column shows them.
+            values = table[name].to_numpy(zero_copy_only=False) if name == "score" else table[name]
+            columns[name] += values.tolist() if name == "score" else values.to_pylist()
+        if text:
+            for view in latest_views(run_dir):
+                messages = view.prompt.messages
+                texts["prompt"].append(messages[-1].content if messages else "")
+                texts["completion"].append(view.completion.text)
+                texts["reasoning"].append(view.completion.reasoning)
+    if not columns["task"]:
         return pd.DataFrame(columns=SAMPLE_COLUMNS)
-    return pd.DataFrame(rows)
+    return pd.DataFrame({**columns, **(texts if text else {})})
 
 
 @dataclass

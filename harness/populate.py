@@ -54,6 +54,7 @@ def import_published(board: Board, runs_root: Path, data_dir: Path | None) -> It
         if existing is not None:
             yield f"already imported: {column.task_name}/{published.entry}/{existing} ({path.name})"
             continue
+        yield f"importing {path.name} as {column.task_name}/{published.entry} …"
         if published.importer is not None:
             (outcome,) = REPORTED_IMPORTERS[published.importer](
                 path,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Populate a board and build its static site:
+# Populate a board and build its static site, showing the board as soon as there is something to show:
 #   1. import every published per-sample output the board lists (skipped when already imported),
-#   2. run the embedded model on a small subset of each task (resumes; never regenerates a sample),
-#   3. render the site (one folder, opens from disk or any sub-path).
+#      and build the site from them: open it while the rest runs;
+#   2. run the embedded model on a small subset of each task (resumes; never regenerates a sample;
+#      several sequences at a time), then build the site again (only the changed cells are redone).
+# The site is one folder that opens from disk or any sub-path.
 #
 #   scripts/build_leaderboard.sh                      # the Qwen2.5-Max launch board
 #   LIMIT=50 SITE=public scripts/build_leaderboard.sh
@@ -19,6 +21,9 @@ RESULTS=${HARNESS_OUTPUT_DIR:-results}
 SITE=${SITE:-site-build}
 PYTHON=${PYTHON:-python3}
 
+"$PYTHON" -m harness.cli board populate "$BOARD" --data-dir "$DATA_DIR" --runs "$RESULTS" --imports-only
+"$PYTHON" -m harness.cli site build "$BOARD" --runs "$RESULTS" -o "$SITE"
+echo "the board from the published results is ready: open $SITE/index.html (our own runs follow)"
 "$PYTHON" -m harness.cli board populate "$BOARD" --data-dir "$DATA_DIR" --runs "$RESULTS" \
   --limit "${LIMIT:-14}" --epochs "${EPOCHS:-1}" --max-tokens "${MAX_TOKENS:-512}" "$@"
 "$PYTHON" -m harness.cli board show "$BOARD" --runs "$RESULTS"

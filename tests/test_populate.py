@@ -19,7 +19,7 @@ def test_imports_once(tmp_path: Path, shared_data: Path) -> None:
         tmp_path,
         "imports.yaml",
         """title: imports
-entries: [qwen1.5-7b-chat]
+entries: [qwen1.5-7b-chat, smollm2]
 tasks: [{id: mmlu_pro, samples: 12032, chance: 0.1}]
 imports:
   - task: mmlu_pro
@@ -28,14 +28,24 @@ imports:
 """,
     )
     runs = tmp_path / "results"
-    args = ("board", "populate", str(board), "--runs", str(runs), "--data-dir", str(shared_data))
+    # Only the imports: the embedded entry on the board is not run (the first run's first step).
+    args = (
+        "board",
+        "populate",
+        str(board),
+        "--runs",
+        str(runs),
+        "--data-dir",
+        str(shared_data),
+        "--imports-only",
+    )
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert "imported mmlu_pro/qwen1.5-7b-chat/" in first.stdout and "12,032 samples" in first.stdout
     second = run_cli(*args)
     assert second.returncode == 0, second.stderr
-    assert "already imported" in second.stdout
-    assert len(list(iter_runs(runs))) == 1
+    assert "already imported" in second.stdout and "ran " not in second.stdout
+    assert [run.path.parent.name for run in iter_runs(runs)] == ["qwen1.5-7b-chat"]
     shown = run_cli("board", "show", str(board), "--runs", str(runs))
     assert shown.returncode == 0 and "(imported)" in shown.stdout
     missing = run_cli("board", "populate", str(board), "--runs", str(runs))

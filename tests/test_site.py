@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -18,10 +19,10 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from harness.aggregate import aggregate
-from harness.board import load_board
+from harness.board import Board, load_board
 from harness.errors import ConfigError
 from harness.site import build_site, launch_chromium, make_server, pareto_front, script_json
-from harness.store import iter_runs, latest_records
+from harness.store import RunDir, iter_runs, latest_records
 from tests.conftest import REPO, SiteWorld
 from tests.site_helpers import HOSTILE_DISPLAY, HOSTILE_ENTRY
 
@@ -377,3 +378,37 @@ def _env() -> dict[str, Any]:
     import os
 
     return dict(os.environ)
+
+
+def test_rebuilds_reuse_unchanged_cells_and_redo_changed_ones(site_world: SiteWorld, tmp_path: Path) -> None:
+    runs = tmp_path / "results"
+    shutil.copytree(site_world.runs, runs)
+    board = load_board(site_world.board_path)
+    out = tmp_path / "site"
+    first = build_site(board, runs, out, shard_size=500)
+    assert first.exported == 4 and first.reused == 0  # four cells show a run
+    shard = out / "data/samples/mmlu_pro/qwen1.5-7b-chat~0000.js"
+    inode = shard.stat().st_ino
+
+    again = build_site(board, runs, out, shard_size=500)
+    assert again.exported == 0 and again.reused == 4
+    assert shard.stat().st_ino == inode  # the same file, linked from the previous build, not rewritten
+
+    # A retried sample in the hostile run: only its cell is exported again, and shows the new record.
+    (hostile,) = [r for r in iter_runs(runs) if r.path.parent.name == HOSTILE_ENTRY and _shown_run(r, board)]
+    (record, *_) = latest_records(hostile.read_records()).values()
+    with hostile.appender() as appender:
+        appender.append(record.model_copy(update={"score": None}))
+    changed = build_site(board, runs, out, shard_size=500)
+    assert changed.exported == 1 and changed.reused == 3
+    assert shard.stat().st_ino == inode
+    script = (out / f"data/samples/mmlu_pro/{HOSTILE_ENTRY}.js").read_text(encoding="utf-8")
+    index = json.loads(script.removeprefix("harnessSamples.load(").removesuffix(");\n"))
+    assert index["score"][index["id"].index(record.sample_id)] is None
+    # A different shard size changes how every cell is shown: all are exported again.
+    assert build_site(board, runs, out, shard_size=400).exported == 4
+
+
+def _shown_run(run_dir: RunDir, board: Board) -> bool:
+    data = aggregate(board, run_dir.path.parents[2])
+    return run_dir.path in {chosen.path for chosen in data.chosen.values()}

@@ -1,8 +1,10 @@
 """In-process GGUF models through llama-cpp-python (the embedded default model runs here).
 
-The chat template stored in the GGUF file is applied by llama.cpp itself. Requests run one at a time:
-on two CPU cores a single stream is fastest, and consecutive prompts that share a prefix (few-shot
-exemplars of one category) reuse llama.cpp's KV cache instead of being evaluated again.
+The chat template stored in the GGUF file is applied by llama.cpp itself. With `parallel` > 1 (the
+default) requests are decoded several at a time by continuous batching (see `llamacpp_batch`), which
+turns the CPU's time per token from reading the weights once per sequence into once per batch; with
+`parallel: 1` they run one at a time through `create_chat_completion`, where consecutive prompts that
+share a prefix reuse llama.cpp's KV cache.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Admit
+from harness.backends.llamacpp_batch import BatchedLlama
 from harness.config import ModelEntry, resolve_model_path
 from harness.errors import ConfigError
 from harness.types import BackendInfo, Completion, GenerationRequest, Usage
 
 DEFAULT_CONTEXT = 8192
+DEFAULT_PARALLEL = 4
 
 
 class LlamaCppClient:
@@ -30,6 +34,7 @@ class LlamaCppClient:
         n_threads: int = 1,
         n_threads_batch: int | None = None,
         n_batch: int = 512,
+        parallel: int = DEFAULT_PARALLEL,
         model_name: str | None = None,
     ) -> None:
         try:
@@ -41,8 +46,13 @@ class LlamaCppClient:
         self._llama_cpp_version = str(getattr(llama_cpp, "__version__", "unknown"))
         self._model_path = model_path
         self._model_name = model_name or model_path.name
+        if parallel < 1:
+            raise ConfigError(f"llamacpp backend option parallel={parallel}: give 1 or more sequences.")
         self._n_threads = n_threads
         self._n_threads_batch = n_threads_batch or os.cpu_count() or 1
+        self._parallel = parallel
+        self._n_batch = n_batch
+        self._batched: Any = None
         self._llm = llama_cpp.Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,
@@ -55,7 +65,7 @@ class LlamaCppClient:
     @classmethod
     def from_entry(cls, entry: ModelEntry) -> LlamaCppClient:
         options = dict(entry.backend_options)
-        allowed = {"n_ctx", "n_threads", "n_threads_batch", "n_batch"}
+        allowed = {"n_ctx", "n_threads", "n_threads_batch", "n_batch", "parallel"}
         unknown = set(options) - allowed
         if unknown:
             raise ConfigError(
@@ -74,12 +84,24 @@ class LlamaCppClient:
                 "n_ctx": self._llm.n_ctx(),
                 "n_threads": self._n_threads,
                 "n_threads_batch": self._n_threads_batch,
+                "parallel": self._parallel,
             },
         )
 
     def generate(
         self, requests: Sequence[GenerationRequest], admit: Admit | None = None
     ) -> Iterator[tuple[int, Completion]]:
+        if self._parallel > 1 and len(requests) > 1:
+            if self._batched is None:
+                self._batched = BatchedLlama(
+                    self._llm,
+                    parallel=self._parallel,
+                    n_ctx=self._llm.n_ctx(),
+                    n_batch=self._n_batch,
+                    model_name=self._model_name,
+                )
+            yield from self._batched.generate(requests, admit)
+            return
         for index, request in enumerate(requests):
             if admit is not None and not admit([index]):
                 return
@@ -123,4 +145,6 @@ class LlamaCppClient:
         )
 
     def close(self) -> None:
+        if self._batched is not None:
+            self._batched.close()
         self._llm.close()

@@ -14,7 +14,7 @@ from harness.board import load_board
 from harness.cli.common import DEFAULT_RUNS, BoardRunsRoot, DataDir, RichProgress, console, err_console
 from harness.distillation import compute_map, map_dir, map_report, require_map_inputs
 from harness.errors import ConfigError
-from harness.populate import populate_board
+from harness.populate import import_published, populate_board
 from harness.site import MARKER, build_site, make_server, records, screenshot_site
 
 DEFAULT_SITE = Path("site-build")
@@ -41,7 +41,7 @@ def build(
     models: ModelsPath = None,
     shard_size: Annotated[
         int, typer.Option(help="Samples per lazily loaded part of the sample browser.")
-    ] = 250,
+    ] = 1000,
 ) -> None:
     """Render the board's leaderboard, task, entry and sample pages into a static folder."""
     report = build_site(load_board(board, models), runs, out, shard_size=shard_size)
@@ -146,9 +146,16 @@ def populate(
         int | None, typer.Option("--max-tokens", help="Generation limit for our runs.")
     ] = 512,
     models: ModelsPath = None,
+    imports_only: Annotated[
+        bool, typer.Option("--imports-only", help="Only import the published outputs; run nothing.")
+    ] = False,
 ) -> None:
     """Import the board's published outputs (skipping those already imported) and run its entries."""
     loaded = load_board(board, models)
+    if imports_only:
+        for line in import_published(loaded, runs, data_dir):
+            console.print(line, highlight=False, soft_wrap=True)
+        return
     for line in populate_board(
         loaded,
         runs,

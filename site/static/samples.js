@@ -1,8 +1,11 @@
 /* Per-sample browser. `index.js` lists every sample (id, category, score, extracted answer); the full
    records come in shards loaded on demand through <script> elements, so it works from file:// and
-   never holds a whole 12,000-sample run in one page. Model output is untrusted: everything is put in
-   the page with textContent, never as HTML. Score details are rendered generically, so a new task's
-   details (judge verdicts, test outcomes, ...) need no change here. */
+   never holds a whole 12,000-sample run in one page. Shards and the prompt sets beside them carry
+   deflate-compressed, base64-encoded JSON lines, inflated here with the browser's DecompressionStream;
+   a prompt set is shared by every cell that was sent the same prompts and is aligned with the cell's
+   shards. Model output is untrusted: everything is put in the page with textContent, never as HTML.
+   Score details are rendered generically, so a new task's details (judge verdicts, test outcomes, ...)
+   need no change here. */
 (function () {
   "use strict";
 
@@ -10,6 +13,7 @@
   const LONG_TEXT = 160;
   const browser = document.getElementById("sample-browser");
   const base = browser.getAttribute("data-base");
+  const root = browser.getAttribute("data-root");
   const controls = {
     q: document.getElementById("q"),
     category: document.getElementById("category"),
@@ -18,7 +22,9 @@
   };
   const results = document.getElementById("results");
   const status = document.getElementById("status");
-  const state = { index: null, shards: {}, waiting: {}, matches: [], page: 0, exactId: null, generation: 0 };
+  const state = {
+    index: null, shards: {}, waiting: {}, packed: {}, prefixes: {}, matches: [], page: 0, exactId: null, generation: 0,
+  };
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -31,21 +37,60 @@
     return String(number).padStart(4, "0");
   }
 
+  // Runs the script at `src`, which hands its payload to harnessSamples under `slot`.
+  function loadScript(src, slot) {
+    return new Promise(function (resolve, reject) {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = function () {
+        if (state.packed[slot] === undefined) {
+          reject(new Error(src + " did not register"));
+          return;
+        }
+        const payload = state.packed[slot];
+        delete state.packed[slot];
+        resolve(payload);
+      };
+      script.onerror = function () { reject(new Error("cannot load " + src)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  function inflate(packed) {
+    const binary = atob(packed);
+    const bytes = new Uint8Array(binary.length);
+    for (let k = 0; k < binary.length; k += 1) bytes[k] = binary.charCodeAt(k);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Response(stream).text().then(function (text) {
+      return text.split("\n").map(function (line) { return JSON.parse(line); });
+    });
+  }
+
   function loadShard(number) {
     if (state.shards[number]) return Promise.resolve(state.shards[number]);
     if (!state.waiting[number]) {
-      state.waiting[number] = new Promise(function (resolve, reject) {
-        const script = document.createElement("script");
-        script.src = base + "shard-" + pad(number) + ".js";
-        script.onload = function () {
-          if (state.shards[number]) resolve(state.shards[number]);
-          else reject(new Error("shard " + number + " did not register"));
-        };
-        script.onerror = function () { reject(new Error("cannot load " + script.src)); };
-        document.head.appendChild(script);
+      const index = state.index;
+      const parts = [loadScript(base + "~" + pad(number) + ".js", "shard " + number).then(inflate)];
+      if (index.prompts) {
+        const src = root + "data/prompts/" + index.prompts + "~" + pad(number) + ".js";
+        parts.push(loadScript(src, "prompts " + number).then(inflate));
+      }
+      state.waiting[number] = Promise.all(parts).then(function (loaded) {
+        const shown = loaded[0];
+        const prompts = loaded[1] || [];
+        state.shards[number] = shown.map(function (record, k) { return Object.assign({}, prompts[k], record); });
+        return state.shards[number];
       });
     }
     return state.waiting[number];
+  }
+
+  function loadPrefixes() {
+    const id = state.index.prefixes;
+    if (!id) return Promise.resolve();
+    return loadScript(root + "data/prefixes/" + id + ".js", "prefixes").then(function (prefixes) {
+      state.prefixes = prefixes;
+    });
   }
 
   function loadAllShards(progress) {
@@ -301,8 +346,8 @@
     messages.forEach(function (message, n) {
       const part = el("div", "message");
       part.appendChild(el("div", "role", message[0]));
-      if (n === lastUser && record.pk && state.index.prefixes[record.pk] !== undefined) {
-        part.appendChild(block("shared prefix: " + record.pk + " (few-shot exemplars, the same for every sample that uses it)", pre(state.index.prefixes[record.pk]), false));
+      if (n === lastUser && record.pk && state.prefixes[record.pk] !== undefined) {
+        part.appendChild(block("shared prefix: " + record.pk + " (few-shot exemplars, the same for every sample that uses it)", pre(state.prefixes[record.pk]), false));
       }
       part.appendChild(pre(message[1]));
       box.appendChild(part);
@@ -341,13 +386,21 @@
     });
     document.getElementById("next").addEventListener("click", function () { state.page += 1; update(false); });
     window.addEventListener("hashchange", function () { readHash(); update(false); });
-    update(false);
+    loadPrefixes().then(function () { return update(false); }, function (error) {
+      status.textContent = "could not load samples: " + error.message;
+    });
   }
 
   window.harnessSamples = {
     load: init,
-    shard: function (key, number, records) {
-      if (state.index && key === state.index.key) state.shards[number] = records;
+    shard: function (key, number, packed) {
+      if (state.index && key === state.index.key) state.packed["shard " + number] = packed;
+    },
+    prompts: function (id, number, packed) {
+      if (state.index && id === state.index.prompts) state.packed["prompts " + number] = packed;
+    },
+    prefixes: function (id, prefixes) {
+      if (state.index && id === state.index.prefixes) state.packed.prefixes = prefixes;
     },
     state: state,
   };

@@ -78,6 +78,8 @@ class ScoreView(_Struct):
     extracted: str | None = None
     parsed: bool = True
     details: dict[str, Any] = msgspec.field(default_factory=dict)
+    judge_usage: UsageView | None = None
+    judge_cost_usd: float | None = None
 
 
 class RecordView(_Struct):

@@ -11,12 +11,14 @@ import msgspec
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import BaseModel
 
 from harness import record_cache
 from harness.analysis import SAMPLE_COLUMNS, samples_df
 from harness.errors import StoreError
 from harness.record_cache import CACHE_FILE, latest_views, record_table
 from harness.store import RunDir, iter_runs, latest_records, readable_runs
+from harness.types import Completion, Message, Prompt, SampleRecord, Score, Usage
 from tests.conftest import SiteWorld
 
 
@@ -28,6 +30,22 @@ def test_views_are_the_records_pydantic_validates(site_world: SiteWorld) -> None
     for run_dir in runs:
         expected = [r.model_dump(mode="json") for r in latest_records(run_dir.read_records()).values()]
         assert [msgspec.to_builtins(v) for v in latest_views(run_dir)] == expected
+
+
+@pytest.mark.parametrize(
+    ("view", "model"),
+    [
+        (record_cache.RecordView, SampleRecord),
+        (record_cache.PromptView, Prompt),
+        (record_cache.CompletionView, Completion),
+        (record_cache.ScoreView, Score),
+        (record_cache.UsageView, Usage),
+        (record_cache.MessageView, Message),
+    ],
+)
+def test_every_view_has_its_models_fields(view: type[msgspec.Struct], model: type[BaseModel]) -> None:
+    """A field added to a record type must be added to its mirror (and the other way round)."""
+    assert set(view.__struct_fields__) == set(model.model_fields)
 
 
 PROMPT = b'{"sample_id": "1", "prompt": {"messages": [], "target": "A"}, '

@@ -12,7 +12,7 @@ from harness.types import Completion, GenerationConfig, Message
 if TYPE_CHECKING:
     from harness.config import ModelEntry
 
-BACKEND_NAMES = frozenset({"llamacpp", "openai_compat", "anthropic", "external"})
+BACKEND_NAMES = frozenset({"llamacpp", "vllm", "openai_compat", "anthropic", "external"})
 
 
 class GenerationRequest(BaseModel):
@@ -57,6 +57,10 @@ def make_client(entry: ModelEntry) -> ModelClient:
         from harness.backends.llamacpp import LlamaCppClient
 
         return LlamaCppClient.from_entry(entry)
+    if entry.backend == "vllm":
+        from harness.backends.vllm import VllmClient
+
+        return VllmClient.from_entry(entry)
     if entry.backend == "openai_compat":
         from harness.backends.openai_compat import make_openai_client
 

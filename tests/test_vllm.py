@@ -22,6 +22,7 @@ import pytest
 
 from harness.backends import GenerationRequest, ModelClient, make_client
 from harness.backends.vllm import model_source
+from harness.cache import request_key
 from harness.config import ManagedServer, ModelEntry, VllmSettings, get_entry, load_models
 from harness.errors import BackendError, ConfigError
 from harness.servers import free_port, port_in_use, server_command
@@ -106,6 +107,15 @@ def test_a_served_entry_passes_its_vllm_settings_as_server_flags() -> None:
 def test_the_vllm_backend_takes_its_settings_from_the_vllm_section() -> None:
     with pytest.raises(ConfigError, match=r"no backend_options; its engine settings go in .*`vllm:`"):
         make_client(entry("smollm2-vllm").model_copy(update={"backend_options": {"dtype": "float32"}}))
+
+
+def test_the_request_cache_tells_vllm_settings_apart() -> None:
+    local = entry("smollm2-vllm")
+    assert local.vllm is not None
+    float32 = local.model_copy(update={"vllm": local.vllm.model_copy(update={"dtype": "float32"})})
+    hello = request("Say hi.")
+    assert request_key(local, hello, 0) != request_key(float32, hello, 0)
+    assert request_key(local, hello, 0) == request_key(entry("smollm2-vllm"), hello, 0)
 
 
 @pytest.mark.skipif(HAS_VLLM, reason="checks the message a machine without vLLM gets")

@@ -89,13 +89,13 @@ def import_vllm() -> Any:
 
 
 class VllmClient:
-    def __init__(self, model: str, *, model_name: str, engine: dict[str, Any]) -> None:
-        vllm = import_vllm()
-        self._vllm_version = str(getattr(vllm, "__version__", "unknown"))
-        self._model = model
+    """Generates with `llm`, a `vllm.LLM` built with `engine` (which `info()` records); `close()`
+    shuts the engine down."""
+
+    def __init__(self, llm: Any, *, model_name: str, engine: dict[str, Any]) -> None:
+        self._llm = llm
         self._model_name = model_name
         self._engine_arguments = engine
-        self._llm: Any = vllm.LLM(model=model, **engine)
         self._calls = itertools.count()
 
     @classmethod
@@ -110,14 +110,15 @@ class VllmClient:
                 f"entry {entry.id!r}: generation.thinking_budget_tokens is an Anthropic parameter; "
                 "vLLM models take reasoning_effort (passed to the chat template)."
             )
-        import_vllm()  # before converting a GGUF model for an engine that is not there
-        return cls(model_source(entry), model_name=entry.model, engine=engine_arguments(entry.vllm))
+        vllm = import_vllm()  # before converting a GGUF model for an engine that is not there
+        engine = engine_arguments(entry.vllm)
+        return cls(vllm.LLM(model=model_source(entry), **engine), model_name=entry.model, engine=engine)
 
     def info(self) -> dict[str, Any]:
         config = self._llm.llm_engine.vllm_config
         return {
             "backend": "vllm",
-            "vllm": self._vllm_version,
+            "vllm": str(import_vllm().__version__),
             "device": str(config.device_config.device_type),
             "dtype": str(config.model_config.dtype).removeprefix("torch."),
             "max_model_len": config.model_config.max_model_len,

@@ -19,8 +19,9 @@ Part 2: one vLLM engine, the same prompts, alternately through the harness (`exe
 stepped by `VllmClient`, every record scored and appended to disk as it finishes) and through bare
 `vllm.LLM.generate` on the same prompt tokens and sampling parameters (vLLM's own batch call, the
 baseline). The prefix cache is reset before each pass so neither reuses the other's prompts. Reported:
-the median of each over `--rounds`, their ratio (the harness's overhead; target <= 2 %), and whether
-both produced the same texts.
+the median of each over `--rounds`, their ratio (the harness's overhead; target <= 2 %), the CPU time
+of this process in each (the engine's processes excluded; what the harness adds, which a noisy
+machine barely moves), and whether both produced the same texts.
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
     pool = ClientPool(borrow)
     harness_s: list[float] = []
     bare_s: list[float] = []
+    # This process's CPU time (the engine's processes excluded): what the harness adds on top of
+    # vLLM's own front end, and a figure a noisy machine barely moves.
+    harness_cpu_s: list[float] = []
+    bare_cpu_s: list[float] = []
     same_texts = True
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -157,18 +162,20 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
 
             def bare() -> list[str]:
                 llm.reset_prefix_cache()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 outputs = llm.generate(prompts, params, use_tqdm=False)
                 bare_s.append(time.perf_counter() - started)
+                bare_cpu_s.append(time.process_time() - cpu)
                 return [output.outputs[0].text for output in outputs]
 
             def harness(round_index: int) -> list[str]:
                 llm.reset_prefix_cache()
                 run_options = options(Path(scratch) / f"round-{round_index}", args, args.limit)
                 plan = plan_run(get_task(args.task), entry, run_options)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 outcome = execute(plan, run_options, client_factory=pool)
                 harness_s.append(time.perf_counter() - started)
+                harness_cpu_s.append(time.process_time() - cpu)
                 records = outcome.run_dir.read_records()
                 texts = {record.sample_id: record.completion.text for record in records}
                 return [texts[item.sample.id] for item in ordered]
@@ -194,6 +201,11 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
         "bare_median_s": round(statistics.median(bare_s), 3),
         "overhead_median_of_rounds": round(statistics.median(ratios) - 1.0, 4),
         "overhead_of_medians": round(statistics.median(harness_s) / statistics.median(bare_s) - 1.0, 4),
+        "harness_cpu_s": [round(seconds, 3) for seconds in harness_cpu_s],
+        "bare_cpu_s": [round(seconds, 3) for seconds in bare_cpu_s],
+        "added_cpu_s_vs_bare_wall": round(
+            (statistics.median(harness_cpu_s) - statistics.median(bare_cpu_s)) / statistics.median(bare_s), 4
+        ),
         "same_texts": same_texts,
     }
 

@@ -22,8 +22,13 @@ Hugging Face folder (`harness.backends.gguf_export`), since vLLM's CPU build can
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -80,6 +85,52 @@ def chat_template_arguments(config: GenerationConfig) -> dict[str, Any] | None:
     return {"reasoning_effort": config.reasoning_effort, "enable_thinking": True}
 
 
+# vLLM's engine runs in processes of its own that do not notice when the process that started them
+# dies: a harness killed outright (SIGKILL, the OOM killer) would leave them running, holding the
+# model's memory. This watcher reads its stdin, a pipe only the harness holds, so the read ends when
+# the harness exits however it died; it then ends the engine's processes. A harness that closes its
+# client normally kills the watcher first.
+REAPER = (
+    "import os, signal, sys, time\n"
+    "sys.stdin.buffer.read()\n"
+    "pids = [int(arg) for arg in sys.argv[1:]]\n"
+    "for sig in (signal.SIGTERM, signal.SIGKILL):\n"
+    "    for pid in pids:\n"
+    "        try:\n"
+    "            os.kill(pid, sig)\n"
+    "        except ProcessLookupError:\n"
+    "            pass\n"
+    "    time.sleep(5)\n"
+)
+
+
+def descendants() -> set[int]:
+    import psutil  # a dependency of vLLM
+
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+class EngineReaper:
+    """Ends `pids` (an in-process engine's processes) if this process dies without closing it."""
+
+    def __init__(self, pids: set[int]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", REAPER, *map(str, sorted(pids))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C in the terminal is the harness's to handle, not the watcher's.
+            start_new_session=True,
+        )
+
+    def cancel(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+
+
 def import_vllm() -> Any:
     try:
         import vllm
@@ -92,10 +143,13 @@ class VllmClient:
     """Generates with `llm`, a `vllm.LLM` built with `engine` (which `info()` records); `close()`
     shuts the engine down."""
 
-    def __init__(self, llm: Any, *, model_name: str, engine: dict[str, Any]) -> None:
+    def __init__(
+        self, llm: Any, *, model_name: str, engine: dict[str, Any], reaper: EngineReaper | None = None
+    ) -> None:
         self._llm = llm
         self._model_name = model_name
         self._engine_arguments = engine
+        self._reaper = reaper
         self._calls = itertools.count()
 
     @classmethod
@@ -112,7 +166,11 @@ class VllmClient:
             )
         vllm = import_vllm()  # before converting a GGUF model for an engine that is not there
         engine = engine_arguments(entry.vllm)
-        return cls(vllm.LLM(model=model_source(entry), **engine), model_name=entry.model, engine=engine)
+        source = model_source(entry)
+        before = descendants()
+        llm = vllm.LLM(model=source, **engine)
+        reaper = EngineReaper(descendants() - before)
+        return cls(llm, model_name=entry.model, engine=engine, reaper=reaper)
 
     def info(self) -> dict[str, Any]:
         config = self._llm.llm_engine.vllm_config
@@ -225,6 +283,8 @@ class VllmClient:
         llm, self._llm = self._llm, None
         if llm is None:
             return
+        if self._reaper is not None:
+            self._reaper.cancel()
         # The engine core runs in its own processes; end them now rather than at interpreter exit.
         llm.llm_engine.engine_core.shutdown()
         del llm

@@ -153,6 +153,8 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
     # vLLM's own front end, and a figure a noisy machine barely moves.
     harness_cpu_s: list[float] = []
     bare_cpu_s: list[float] = []
+    # Of the harness's wall time, what the runner spent waiting on `VllmClient.generate`.
+    harness_generate_s: list[float] = []
     same_texts = True
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -176,6 +178,7 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
                 outcome = execute(plan, run_options, client_factory=pool)
                 harness_s.append(time.perf_counter() - started)
                 harness_cpu_s.append(time.process_time() - cpu)
+                harness_generate_s.append(outcome.result.timings.model_s)
                 records = outcome.run_dir.read_records()
                 texts = {record.sample_id: record.completion.text for record in records}
                 return [texts[item.sample.id] for item in ordered]
@@ -201,6 +204,7 @@ def overhead(entry: ModelEntry, args: argparse.Namespace) -> dict[str, Any]:
         "bare_median_s": round(statistics.median(bare_s), 3),
         "overhead_median_of_rounds": round(statistics.median(ratios) - 1.0, 4),
         "overhead_of_medians": round(statistics.median(harness_s) / statistics.median(bare_s) - 1.0, 4),
+        "harness_generate_s": [round(seconds, 3) for seconds in harness_generate_s],
         "harness_cpu_s": [round(seconds, 3) for seconds in harness_cpu_s],
         "bare_cpu_s": [round(seconds, 3) for seconds in bare_cpu_s],
         "added_cpu_s_vs_bare_wall": round(

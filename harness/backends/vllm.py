@@ -4,8 +4,9 @@ Both modes take the engine settings from the entry's `vllm:` section (in-process
 arguments, served as the matching flags), load the same weights and decode with the same sampling
 parameters, so greedy answers agree between them.
 
-In-process, every request of a run is handed to one engine before it starts, so vLLM schedules the
-whole run as one continuous batch. `LLM.generate` would return only once the last request finished;
+In-process, all of a run's requests are queued on one engine at once (rendering each takes
+milliseconds), so vLLM schedules the whole run as one continuous batch. `LLM.generate` would return
+only once the last request finished;
 instead the engine is stepped here and each completion is yielded the moment it finishes, so the
 runner saves it at once and an interrupted run loses nothing already answered. Prompts go through
 vLLM's own chat renderer (the model's chat template, exactly as its server renders a chat request).
@@ -17,7 +18,8 @@ passing explicit `SamplingParams`. Each request is one sequence (`n=1`) with its
 of a prompt are separate requests, and vLLM's prefix cache already evaluates their shared prompt once.
 
 A GGUF model (a path or `pkg:` file, such as the embedded default model) is converted once into a
-Hugging Face folder (`harness.backends.gguf_export`), since vLLM's CPU build cannot read GGUF.
+Hugging Face folder (`harness.backends.gguf_export`), since vLLM's CPU build cannot read GGUF. The
+in-process engine's own processes are ended with the harness, even a killed one (`EngineReaper`).
 """
 
 from __future__ import annotations
@@ -240,7 +242,8 @@ class VllmClient:
         )
         started = time.perf_counter()
         try:
-            # The renderer `LLM.chat` and the OpenAI server use: chat template, special tokens.
+            # The renderer `LLM.chat` and the OpenAI server use (chat template, special tokens). vLLM
+            # has no public call that renders a chat without also queueing it under an id of its own.
             prompt = self._llm._preprocess_chat_one(
                 [m.model_dump() for m in request.messages],
                 chat_template_kwargs=chat_template_arguments(config),

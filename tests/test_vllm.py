@@ -267,6 +267,9 @@ def start_harness(chosen: ModelEntry, shared_data: Path, tmp_path: Path) -> subp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell ignores SIGINT in the background jobs it starts, and children inherit that (CI may
+        # run the suite so); a terminal's Ctrl-C reaches a harness that has the default disposition.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

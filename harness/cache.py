@@ -44,6 +44,9 @@ def request_key(entry: ModelEntry, request: GenerationRequest, sample_index: int
         "generation": request.config.model_dump(mode="json"),
         "sample_index": sample_index,
     }
+    if entry.vllm is not None:
+        # dtype, quantization and the context length change what a vLLM model answers.
+        identity["vllm"] = entry.vllm.model_dump(mode="json", exclude_none=True)
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError
 from harness.types import GenerationConfig
@@ -20,7 +20,7 @@ ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODELS_ENV = "HARNESS_MODELS"
 # `external` marks a model known only through imported or reported results; `mock` answers from a
 # script (tests, dry runs of a new task).
-BACKEND_NAMES = frozenset({"llamacpp", "openai_compat", "anthropic", "mock", "external"})
+BACKEND_NAMES = frozenset({"llamacpp", "vllm", "openai_compat", "anthropic", "mock", "external"})
 PACKAGE_PREFIX = "pkg:"
 
 M = TypeVar("M", bound=BaseModel)
@@ -152,6 +152,24 @@ class ManagedServer(_Strict):
     startup_timeout_s: float = Field(default=180.0, gt=0)
 
 
+class VllmSettings(_Strict):
+    """vLLM engine settings, for `backend: vllm` (in-process) and for a managed `server: {kind: vllm}`
+    (as the matching command-line flags), so both modes of one model are configured alike. Unset fields
+    keep vLLM's defaults. On a CPU build, `gpu_memory_utilization` is the fraction of system memory vLLM
+    reserves; `kv_cache_memory_gib` sizes the KV cache directly instead."""
+
+    tensor_parallel_size: int | None = Field(default=None, ge=1)
+    pipeline_parallel_size: int | None = Field(default=None, ge=1)
+    data_parallel_size: int | None = Field(default=None, ge=1)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    kv_cache_memory_gib: float | None = Field(default=None, gt=0)
+    max_model_len: int | None = Field(default=None, gt=0)
+    dtype: Literal["auto", "bfloat16", "float16", "float32", "half", "float"] | None = None
+    # vLLM's list of quantization methods grows with each release; vLLM itself rejects unknown ones.
+    quantization: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
+    enforce_eager: bool | None = None
+
+
 class ModelEntry(_Strict):
     """What a model is (name, organisation, price) and how to reach it (backend, model, options).
 
@@ -175,6 +193,7 @@ class ModelEntry(_Strict):
     retry_backoff_s: float = Field(default=1.0, gt=0)
     retry_backoff_max_s: float = Field(default=60.0, gt=0)
     server: ManagedServer | None = None
+    vllm: VllmSettings | None = None
     price: Price | None = None
     open_weights: bool = False
     release_date: date | None = None
@@ -203,6 +222,22 @@ class ModelEntry(_Strict):
         if value not in BACKEND_NAMES:
             raise ValueError(f"unknown backend {value!r}; known backends: {', '.join(sorted(BACKEND_NAMES))}")
         return value
+
+    @model_validator(mode="after")
+    def _vllm_settings_have_a_vllm_engine(self) -> ModelEntry:
+        served_by_vllm = self.server is not None and self.server.kind == "vllm"
+        if self.vllm is not None and self.backend != "vllm" and not served_by_vllm:
+            raise ValueError(
+                "`vllm:` settings configure a vLLM engine: use them with `backend: vllm` or with a managed "
+                "`server: {kind: vllm}`, or remove them"
+            )
+        if self.backend == "vllm" and self.vllm is not None and (self.vllm.data_parallel_size or 1) > 1:
+            raise ValueError(
+                "vllm.data_parallel_size > 1 needs one engine process per replica, which vLLM's "
+                "in-process engine cannot run: serve the model instead (`backend: openai_compat` with "
+                "`server: {kind: vllm}`)"
+            )
+        return self
 
 
 class ModelsFile(_Strict):

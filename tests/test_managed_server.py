@@ -155,7 +155,8 @@ def test_vllm_servers_are_started_with_the_openai_api_server_module(server_entry
     command = server_command(entry, 8123)
     assert command[1:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model"]
     assert command[4:] == [
-        "/models/SmolLM2-135M-Instruct", "--host", "127.0.0.1", "--port", "8123",
+        "/models/SmolLM2-135M-Instruct", "--served-model-name", "/models/SmolLM2-135M-Instruct",
+        "--generation-config", "vllm", "--host", "127.0.0.1", "--port", "8123",
         "--enforce-eager", "--max-model-len", "4096",
     ]  # fmt: skip
 

@@ -10,6 +10,7 @@ from harness.backends.base import Admit, ModelClient, api_key
 from harness.backends.llamacpp import LlamaCppClient
 from harness.backends.mock import MockClient
 from harness.backends.openai_compat import make_openai_client
+from harness.backends.vllm import VllmClient
 from harness.config import ModelEntry
 from harness.errors import ConfigError
 
@@ -28,6 +29,7 @@ CLIENT_FACTORIES: dict[str, Callable[[ModelEntry], ModelClient]] = {
     "openai_compat": make_openai_client,
     "anthropic": make_anthropic_client,
     "mock": MockClient.from_entry,
+    "vllm": VllmClient.from_entry,
     "external": _external,
 }
 

@@ -2,7 +2,8 @@
 
 `kind: llamacpp` runs llama-cpp-python's server (`python -m llama_cpp.server`) on the entry's GGUF
 model; `kind: vllm` runs `python -m vllm.entrypoints.openai.api_server` (the `vllm serve` command
-fails in the CPU build, see the vLLM notes in the README). `args` are appended to the command. The
+fails in the CPU build, see the vLLM notes in the README) with the entry's `vllm:` settings as flags.
+`args` are appended to the command (a flag given there overrides the same flag from `vllm:`). The
 harness waits until `GET /v1/models` answers, and stops the server when the run ends, on Ctrl-C and
 on SIGTERM; the server also receives SIGTERM if the harness itself is killed (Linux parent-death
 signal), so no server outlives its run.
@@ -22,6 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from harness.backends.vllm import server_arguments
 from harness.config import ModelEntry, resolve_model_path
 from harness.errors import BackendError, ConfigError
 from harness.types import ManagedServerInfo
@@ -74,8 +76,7 @@ def server_command(entry: ModelEntry, port: int) -> list[str]:
         sys.executable,
         "-m",
         "vllm.entrypoints.openai.api_server",
-        "--model",
-        entry.model,
+        *server_arguments(entry),
         *address,
         *entry.server.args,
     ]

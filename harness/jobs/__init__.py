@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from harness.backends import ModelClient, make_client
 from harness.config import ModelEntry
 from harness.errors import ConfigError
-from harness.jobs.lm_eval import plan_lm_eval, run_lm_eval, vllm_engine_settings
+from harness.jobs.lm_eval import plan_lm_eval, run_lm_eval
 from harness.runner import RunOptions, RunOutcome, execute, plan_run
 from harness.runner.merge import merge_shards, whole_run_options
 from harness.runner.plan import Plan
@@ -67,10 +67,15 @@ def job_resources(entry: ModelEntry, cluster_gpus: float) -> dict[str, float]:
     API client or a CPU build of vLLM)."""
     served_by_vllm = entry.backend == "vllm" or (entry.server is not None and entry.server.kind == "vllm")
     if served_by_vllm and cluster_gpus > 0:
-        engine = vllm_engine_settings(entry)
+        settings = entry.vllm
         gpus = 1
-        for size in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"):
-            gpus *= int(engine.get(size) or 1)
+        if settings is not None:
+            for size in (
+                settings.tensor_parallel_size,
+                settings.pipeline_parallel_size,
+                settings.data_parallel_size,
+            ):
+                gpus *= int(size or 1)
         return {"num_cpus": 1.0, "num_gpus": float(gpus)}
     threads = entry.backend_options.get("n_threads") if entry.backend == "llamacpp" else None
     return {"num_cpus": float(threads) if isinstance(threads, int) and threads > 0 else 1.0, "num_gpus": 0.0}

@@ -35,6 +35,7 @@ from typing import Any
 
 from harness.backends import api_key
 from harness.backends.servers import start_server
+from harness.backends.vllm import engine_arguments, model_source
 from harness.cache import default_cache_path
 from harness.config import ModelEntry
 from harness.errors import ConfigError
@@ -248,17 +249,6 @@ def http_model(
     )
 
 
-def vllm_engine_settings(entry: ModelEntry) -> dict[str, Any]:
-    """The entry's `vllm:` settings as vLLM engine arguments (the fields vllm.LLM takes; the size of
-    the KV cache in bytes; sampling left to each request, not to the model's generation_config.json)."""
-    settings = entry.model_dump().get("vllm") or {}
-    values = {key: value for key, value in settings.items() if value is not None}
-    gib = values.pop("kv_cache_memory_gib", None)
-    if gib is not None:
-        values["kv_cache_memory_bytes"] = int(gib * 2**30)
-    return {"generation_config": "vllm", **values}
-
-
 def vllm_model_args(model: str, engine: Mapping[str, Any]) -> dict[str, Any]:
     """lm-eval's `vllm` model arguments: the weights and the engine settings (passed on to vllm.LLM),
     batches sized by vLLM's scheduler."""
@@ -266,12 +256,8 @@ def vllm_model_args(model: str, engine: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def vllm_model(entry: ModelEntry, task: LmEvalTask) -> LmEvalModel:
-    if entry.model.startswith("pkg:") or entry.model.lower().endswith(".gguf"):
-        raise ConfigError(
-            f"entry {entry.id!r}: lm-eval's vllm model loads a Hugging Face model folder or hub id, not "
-            f"the GGUF file {entry.model!r}."
-        )
-    engine = vllm_engine_settings(entry)
+    # The same engine settings as the in-process backend; a GGUF model is converted the same way.
+    engine = engine_arguments(entry.vllm)
     info = BackendInfo(
         backend="vllm",
         library="lm-eval",
@@ -279,7 +265,7 @@ def vllm_model(entry: ModelEntry, task: LmEvalTask) -> LmEvalModel:
         transport="vllm",
         settings={key: value for key, value in engine.items() if isinstance(value, (str, int, float, bool))},
     )
-    return LmEvalModel("vllm", vllm_model_args(entry.model, engine), task.lm_options.chat, info=info)
+    return LmEvalModel("vllm", vllm_model_args(model_source(entry), engine), task.lm_options.chat, info=info)
 
 
 def evaluate(plan: Plan, model: LmEvalModel, options: RunOptions) -> tuple[Any, int]:

@@ -12,6 +12,7 @@ from typing import Any
 from harness.config import suggest
 from harness.errors import ConfigError
 from harness.task import Task, TaskOptions, validate_options
+from tasks.arena_hard import ArenaHard, ArenaHardV2
 from tasks.gpqa import GPQADiamond
 from tasks.livecodebench import LiveCodeBench
 from tasks.mmlu_pro import MMLUPro
@@ -21,6 +22,8 @@ TASKS: dict[str, tuple[type[Task], dict[str, Any]]] = {
     "mmlu_pro_0shot": (MMLUPro, {"shots": 0}),
     "gpqa_diamond": (GPQADiamond, {}),
     "livecodebench": (LiveCodeBench, {}),
+    "arena_hard": (ArenaHard, {}),
+    "arena_hard_v2": (ArenaHardV2, {}),
 }
 
 

@@ -153,18 +153,21 @@ class StyleFit:
     features: tuple[str, ...]  # the features kept (those that vary)
 
 
-def style_controlled(battles: Battles, rounds: int, seed: int) -> StyleFit:
+def style_controlled(battles: Battles, rounds: int, seed: int, *, centered: bool = True) -> StyleFit:
     """Arena-Hard v2.0's style control: the Bradley–Terry model with z-scored style features, fitted
     on `rounds` resamples of all battle rows (`np.random.randint(0, n, (rounds, n))`).
 
-    Features that do not vary across the battles are left out (z-scoring them is undefined)."""
+    Centered (as upstream), a strength is the win rate at the pool's average style difference; not
+    centered (features only scaled), at no style difference from the baseline, which is what one
+    entry's battles alone can say. Features that do not vary are left out (scaling them is undefined)."""
     if battles.features is None or battles.group is None:
         raise ValueError("style control needs features")
     n, m = battles.size, len(battles.entries)
     per_row = battles.features[battles.group]
     spread = per_row.std(axis=0, ddof=1) if n > 1 else np.zeros(per_row.shape[1])
     kept = np.flatnonzero(spread > 0)
-    scaled = (battles.features[:, kept] - per_row[:, kept].mean(axis=0)) / spread[kept]
+    shift = per_row[:, kept].mean(axis=0) if centered else 0.0
+    scaled = (battles.features[:, kept] - shift) / spread[kept]
     draws = np.random.RandomState(seed).randint(0, n, size=(rounds, n))
     # Battles fought with the same features by the same entry differ only in outcome, and the
     # logistic loss is linear in the outcome: fold each resample into one weighted row per group.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.backends.base import api_key
 from harness.board import Board, run_mismatch
 from harness.config import suggest
 from harness.errors import ConfigError, DataError
@@ -114,6 +115,10 @@ def _run_column(
 ) -> Iterator[str]:
     """Run one entry on one column, with the column's own task options."""
     task = board.task_objects[column]
+    unavailable = _judge_unavailable(board, task.judge)
+    if unavailable is not None:
+        yield f"skipped {column} for {name}: {unavailable}"
+        return
     try:
         plan = plan_run(task, board.models.entries[name], options)
     except DataError as exc:
@@ -131,6 +136,20 @@ def _run_column(
         f"ran {task.name}/{name}/{result.spec_hash}: {result.status}, {result.counts.scored} scored "
         f"({outcome.generated} generated, {outcome.reused} reused), {result.headline} {score}"
     )
+
+
+def _judge_unavailable(board: Board, judge: str | None) -> str | None:
+    """Why the column's judge cannot be called from here (no key, known only by its results), if so."""
+    entry = board.models.entries.get(judge) if judge is not None else None
+    if entry is None:
+        return None
+    if entry.backend == "external":
+        return f"its judge {entry.id} is known only through published results"
+    try:
+        api_key(entry)
+    except ConfigError:
+        return f"its judge {entry.id} needs ${entry.api_key_env} (set it to have {entry.id} judge here)"
+    return None
 
 
 def populate_board(

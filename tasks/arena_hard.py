@@ -35,8 +35,11 @@ Deliberate differences:
 - Bootstrap draws use `RandomState(bootstrap_seed)`: with v0.1's seed 42 they are upstream's draws;
   v2.0 upstream does not seed numpy (our default is 42 too). A run holds one entry, so its resamples
   and its style-control fit cover that entry's battles alone; upstream fits every model of a judgment
-  folder together (style coefficients are shared). `harness import arena_hard DIR` fits a folder's
-  models together, as upstream does.
+  folder together (style coefficients are shared) and centres the style features over all of them,
+  so a strength is the win rate at the folder's average style difference. One entry's average is its
+  own, so a run's style features are scaled but not centred: its style-controlled win rate is the one
+  at no style difference from the baseline. `harness import arena_hard DIR` fits a folder's models
+  together, centred, as upstream does.
 - Style control is fitted to convergence (Newton's method, float64). Upstream v2.0 stops torch's L-BFGS
   after 50 iterations at learning rate 0.1 from 0.5 (float32), short of the maximum-likelihood fit: on
   the tests' synthetic judgments its figures differ from the converged ones by up to 0.23 points, and
@@ -465,8 +468,7 @@ class ArenaHard(Task):
         if not scored:
             return {}
         details = [r.score.details for r in scored if r.score is not None]
-        metrics = leaderboard(self.edition, {"entry": details}, self.options)["entry"]
-        return metrics
+        return leaderboard(self.edition, {"entry": details}, self.options, pooled=False)["entry"]
 
     def import_completions(self, path: Path, loaded: LoadedData) -> ImportedCompletions:
         """Published answers, in either of upstream's answer schemas (one model per .jsonl file)."""
@@ -539,9 +541,16 @@ def _request_digest(judge_model: str, config: GenerationConfig, games: Sequence[
 
 
 def leaderboard(
-    edition: str, details_by_entry: Mapping[str, Sequence[Mapping[str, Any]]], options: ArenaHardOptions
+    edition: str,
+    details_by_entry: Mapping[str, Sequence[Mapping[str, Any]]],
+    options: ArenaHardOptions,
+    *,
+    pooled: bool = True,
 ) -> dict[str, dict[str, Metric]]:
-    """Each entry's metrics from its prompts' judged outcomes, the entries fitted together."""
+    """Each entry's metrics from its prompts' judged outcomes, the entries fitted together.
+
+    `pooled`: style features are centred over the entries' battles, as upstream centres them over a
+    judgment folder; one run's entry alone is compared at no style difference from the baseline."""
     entries = sorted(details_by_entry)
     rows: list[tuple[int, float, int]] = []
     own: list[list[float]] = []
@@ -574,7 +583,7 @@ def leaderboard(
             point = means.mean(axis=0)
             low, high = np.quantile(means, [0.05, 0.95], axis=0)
             level = 0.90
-        fit = style_controlled(battles, rounds, seed) if features is not None else None
+        fit = style_controlled(battles, rounds, seed, centered=pooled) if features is not None else None
         for j, entry in enumerate(entries):
             if not kept[j]:
                 continue

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 from scipy.special import expit
 
 FloatArray = NDArray[np.float64]
@@ -171,14 +170,25 @@ def style_controlled(battles: Battles, rounds: int, seed: int, *, centered: bool
     draws = np.random.RandomState(seed).randint(0, n, size=(rounds, n))
     # Battles fought with the same features by the same entry differ only in outcome, and the
     # logistic loss is linear in the outcome: fold each resample into one weighted row per group.
-    groups = len(battles.features)
-    slots = (np.arange(rounds)[:, None] * groups + battles.group[draws]).ravel()
-    weights = np.bincount(slots, minlength=rounds * groups).reshape(rounds, groups).astype(np.float64)
-    wins = np.bincount(slots, weights=battles.outcome[draws].ravel(), minlength=rounds * groups)
-    entry_of_group = np.zeros(groups, dtype=np.int64)
+    # Rows are laid out by entry, then group, so that sums over a group or an entry are slices.
+    entry_of_group = np.zeros(len(battles.features), dtype=np.int64)
     entry_of_group[battles.group] = battles.entry
+    group_order = np.argsort(entry_of_group, kind="stable")
+    group_rank = np.empty_like(group_order)
+    group_rank[group_order] = np.arange(len(group_order))
+    row_order = np.argsort(group_rank[battles.group], kind="stable")
+    row_rank = np.empty_like(row_order)
+    row_rank[row_order] = np.arange(n)
+    picked = np.bincount((np.arange(rounds)[:, None] * n + row_rank[draws]).ravel(), minlength=rounds * n)
+    picked = picked.reshape(rounds, n).astype(np.float64)
+    ranked_groups = group_rank[battles.group][row_order]
+    used = np.flatnonzero(np.bincount(ranked_groups, minlength=len(group_order)))
+    starts = np.searchsorted(ranked_groups, used)
+    weights = np.add.reduceat(picked, starts, axis=1)
+    wins = np.add.reduceat(picked * battles.outcome[row_order], starts, axis=1)
+    groups_used = group_order[used]
     strengths, coefficients = fit_bradley_terry(
-        entry_of_group, m, scaled, weights, wins.reshape(rounds, groups).astype(np.float64)
+        entry_of_group[groups_used], m, scaled[groups_used], weights, wins
     )
     present = np.bincount(battles.entry, minlength=m) > 0
     rates = expit(strengths)
@@ -197,38 +207,46 @@ def fit_bradley_terry(
     the loss; strengths are bounded at ±MAX_STRENGTH for an entry that won or lost every battle."""
     rounds, groups = weights.shape
     k = features.shape[1]
-    onehot = sparse.csr_matrix(
-        (np.ones(groups), (np.arange(groups), entry)), shape=(groups, entries), dtype=np.float64
-    )
+    order = np.argsort(entry, kind="stable")
+    entry, features, weights, wins = entry[order], features[order], weights[:, order], wins[:, order]
+    present = np.flatnonzero(np.bincount(entry, minlength=entries))
+    starts = np.searchsorted(entry, present)
+    columns = [np.ascontiguousarray(features[:, c]) for c in range(k)]
+    # The products of feature pairs per group, so the features' block of the Hessian is one matmul.
+    pairs = (features[:, :, None] * features[:, None, :]).reshape(groups, k * k)
     theta = np.zeros((rounds, entries))
     gamma = np.zeros((rounds, k))
-    loss = _loss(theta, gamma, entry, features, weights, wins)
-    active = np.ones(rounds, dtype=bool)
+    z = np.zeros((rounds, groups))
+    loss = _loss(z, weights, wins)
+    active = np.arange(rounds)
     for _ in range(NEWTON_MAX_STEPS):
-        if not active.any():
+        if not len(active):
             break
-        t, g, w, y = theta[active], gamma[active], weights[active], wins[active]
-        p = expit(t[:, entry] + g @ features.T)
+        t, g, w, y, za = theta[active], gamma[active], weights[active], wins[active], z[active]
+        p = expit(za)
         residual = w * p - y
         curvature = w * p * (1 - p)
-        grad_t = np.asarray(onehot.T @ residual.T).T
-        grad_g = residual @ features
-        diag = np.asarray(onehot.T @ curvature.T).T + 1e-12
+        # Sums over each entry's groups (contiguous, entries in order) give its rows of the Hessian.
+        grad_t = np.zeros_like(t)
+        grad_t[:, present] = np.add.reduceat(residual, starts, axis=1)
+        diag = np.full_like(t, 1e-12)
+        diag[:, present] += np.add.reduceat(curvature, starts, axis=1)
         cross = np.zeros((len(t), entries, k))
-        for c in range(k):
-            cross[:, :, c] = np.asarray(onehot.T @ (curvature * features[:, c]).T).T
-        block = np.einsum("rg,gc,gd->rcd", curvature, features, features)
+        for c, column in enumerate(columns):
+            cross[:, present, c] = np.add.reduceat(curvature * column, starts, axis=1)
+        grad_g = residual @ features
+        block = (curvature @ pairs).reshape(len(t), k, k)
         schur = block - np.einsum("rjc,rj,rjd->rcd", cross, 1 / diag, cross)
         rhs = grad_g - np.einsum("rjc,rj->rc", cross, grad_t / diag)
         step_g = np.linalg.solve(schur + 1e-12 * np.eye(k), rhs[..., None])[..., 0] if k else rhs
         step_t = (grad_t - np.einsum("rjc,rc->rj", cross, step_g)) / diag
         scale = np.ones(len(t))
         old_loss = loss[active]
-        trial_t, trial_g, new_loss = t, g, old_loss
         for _ in range(30):
             trial_t = np.clip(t - scale[:, None] * step_t, -MAX_STRENGTH, MAX_STRENGTH)
             trial_g = g - scale[:, None] * step_g
-            new_loss = _loss(trial_t, trial_g, entry, features, w, y)
+            trial_z = trial_t[:, entry] + trial_g @ features.T
+            new_loss = _loss(trial_z, w, y)
             worse = new_loss > old_loss + 1e-12 * np.abs(old_loss)
             if not worse.any():
                 break
@@ -236,16 +254,11 @@ def fit_bradley_terry(
         moved = np.maximum(
             np.abs(trial_t - t).max(axis=1, initial=0.0), np.abs(trial_g - g).max(axis=1, initial=0.0)
         )
-        indices = np.flatnonzero(active)
-        theta[indices], gamma[indices], loss[indices] = trial_t, trial_g, new_loss
-        active[indices[moved < NEWTON_TOLERANCE]] = False
+        theta[active], gamma[active], z[active], loss[active] = trial_t, trial_g, trial_z, new_loss
+        active = active[moved >= NEWTON_TOLERANCE]
     return theta, gamma
 
 
-def _loss(
-    theta: FloatArray, gamma: FloatArray, entry: IntArray, features: FloatArray, weights: FloatArray,
-    wins: FloatArray,
-) -> FloatArray:  # fmt: skip
+def _loss(z: FloatArray, weights: FloatArray, wins: FloatArray) -> FloatArray:
     """Binary cross-entropy (fractional outcomes) summed per round: Σ w·log(1+e^z) - y·z."""
-    z = theta[:, entry] + gamma @ features.T
     return np.asarray((weights * np.logaddexp(0.0, z) - wins * z).sum(axis=1))

@@ -504,6 +504,7 @@ MOCK_JUDGE = """
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_embedded_model_answers_and_judges_three_prompts(tmp_path: Path, shared_data: Path) -> None:
     """SmolLM2 answers 3 prompts (judged by the mock), then judges its own answers against those of
     its first run as the baseline: the answers come from the request cache, the baseline's from the
@@ -574,4 +575,42 @@ imports:
         in populated.stdout
     )
     shown = run_cli("board", "show", str(board), "--runs", str(runs), env={"COLUMNS": "200"})
-    assert shown.returncode == 0 and "79.2 (reported)" in shown.stdout
+    assert shown.returncode == 0 and "79.2 (imported)" in shown.stdout
+
+
+def test_published_answers_import_and_any_judge_judges_them(tmp_path: Path, shared_data: Path) -> None:
+    """Answers in both schemas become runs of external entries; another judge makes another run."""
+    from harness.config import load_models
+    from harness.importers import import_run
+    from harness.runner import RunOptions, rescore
+
+    models_path = tmp_path / "models.yaml"
+    models_path.write_text(
+        MODELS_FILE.read_text(encoding="utf-8")
+        + MOCK_JUDGE
+        + MOCK_JUDGE.replace("mock-judge", "other-judge").replace("tie: [[A=B]]", "B: [[B>A]]"),
+        encoding="utf-8",
+    )
+    options = RunOptions(runs_root=tmp_path / "runs", data_dir=shared_data, models=load_models(models_path))
+    answers = shared_data / "arena-hard" / "v0.1"
+    results = {}
+    for entry, path in (
+        ("gpt-4o-2024-05-13", answers / "model_answer" / "gpt-4o-2024-05-13.jsonl"),
+        ("gpt-4-0613", answers / "model_answer_official_newfmt" / "gpt-4-0613.jsonl"),
+    ):
+        task = get_task("arena_hard", {"judge": "mock-judge"})
+        outcome = import_run(task, path, entry, options)
+        result = outcome.result
+        assert result.provenance == "imported" and result.counts.scored == 500, entry
+        # Every verdict a tie: a win rate of exactly one half.
+        assert result.metrics["win_rate"].value == pytest.approx(0.5)
+        results[entry] = outcome
+    # Judged again by another judge: a new run beside the first, the answers untouched.
+    again = rescore(results["gpt-4-0613"].run_dir, options, task_options={"judge": "other-judge"})
+    assert again.run_dir.path != results["gpt-4-0613"].run_dir.path
+    assert again.result.spec.task_params["judge"] == "other-judge"
+    # Game 1 (baseline is A) "B>A" is a win, game 2 (the entry is A) "B>A" a loss.
+    assert again.result.metrics["win_rate"].value == pytest.approx(0.5)
+    labels = {r.score.extracted for r in again.run_dir.read_records() if r.score is not None}
+    assert labels == {"B>A,B>A"}
+    assert results["gpt-4-0613"].run_dir.read_result().spec.task_params["judge"] == "mock-judge"

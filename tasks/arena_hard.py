@@ -165,7 +165,7 @@ class ArenaHardV2Options(ArenaHardOptions):
 
     category: Literal["hard_prompt", "creative_writing"] = "hard_prompt"
     judge: str = "gpt-4.1"
-    baseline: str = ""
+    baseline: str = "o3-mini"
     judge_max_tokens: int = Field(default=16000, gt=0)
 
     @model_validator(mode="before")
@@ -306,9 +306,15 @@ class ArenaHard(Task):
         baseline = context.require_baseline(self.name)
         log = context.run_dir / JUDGMENTS_FILE if context.run_dir is not None else None
         entry = RunDir(context.run_dir).entry if context.run_dir is not None else ""
-        earlier = (
-            {row["request_sha256"]: row for row in read_jsonl(log) if isinstance(row, dict)} if log else {}
-        )
+        # Judgments an earlier invocation made with the same requests (lines that are not ours are
+        # ignored, never trusted as verdicts for other requests).
+        earlier = {
+            str(row["request_sha256"]): row
+            for row in (read_jsonl(log) if log else [])
+            if isinstance(row, dict)
+            and isinstance(row.get("request_sha256"), str)
+            and isinstance(row.get("games"), list)
+        }
         config = GenerationConfig(
             temperature=self.options.judge_temperature, max_tokens=self.options.judge_max_tokens, seed=None
         )
@@ -316,7 +322,7 @@ class ArenaHard(Task):
         def grade(batch: Sequence[Submission]) -> Iterator[tuple[RecordKey, Score]]:
             return self._grade(batch, judge, baseline, config, log, earlier, entry)
 
-        return BatchGrader(grade, info={"judge": judge.entry, "judge_model": judge.model})
+        return BatchGrader(grade)
 
     def _grade(
         self,

@@ -187,9 +187,12 @@ def style_controlled(battles: Battles, rounds: int, seed: int, *, centered: bool
     weights = np.add.reduceat(picked, starts, axis=1)
     wins = np.add.reduceat(picked * battles.outcome[row_order], starts, axis=1)
     groups_used = group_order[used]
-    strengths, coefficients = fit_bradley_terry(
-        entry_of_group[groups_used], m, scaled[groups_used], weights, wins
-    )
+    # Every round starts from the fit to all battles, a few Newton steps from each resample's own.
+    entry_used, scaled_used = entry_of_group[groups_used], scaled[groups_used]
+    whole = np.add.reduceat(np.ones((1, n)), starts, axis=1)
+    whole_wins = np.add.reduceat(battles.outcome[row_order][None, :], starts, axis=1)
+    start = fit_bradley_terry(entry_used, m, scaled_used, whole, whole_wins)
+    strengths, coefficients = fit_bradley_terry(entry_used, m, scaled_used, weights, wins, start=start)
     present = np.bincount(battles.entry, minlength=m) > 0
     rates = expit(strengths)
     rates[:, ~present] = np.nan
@@ -197,7 +200,13 @@ def style_controlled(battles: Battles, rounds: int, seed: int, *, centered: bool
 
 
 def fit_bradley_terry(
-    entry: IntArray, entries: int, features: FloatArray, weights: FloatArray, wins: FloatArray
+    entry: IntArray,
+    entries: int,
+    features: FloatArray,
+    weights: FloatArray,
+    wins: FloatArray,
+    *,
+    start: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Maximum-likelihood strengths (baseline = 0) and feature coefficients, one fit per row of
     `weights`/`wins` (rounds × groups: the battles of a group and the outcomes they sum to).
@@ -214,9 +223,9 @@ def fit_bradley_terry(
     columns = [np.ascontiguousarray(features[:, c]) for c in range(k)]
     # The products of feature pairs per group, so the features' block of the Hessian is one matmul.
     pairs = (features[:, :, None] * features[:, None, :]).reshape(groups, k * k)
-    theta = np.zeros((rounds, entries))
-    gamma = np.zeros((rounds, k))
-    z = np.zeros((rounds, groups))
+    theta = np.zeros((rounds, entries)) if start is None else np.repeat(start[0][:1], rounds, axis=0)
+    gamma = np.zeros((rounds, k)) if start is None else np.repeat(start[1][:1], rounds, axis=0)
+    z = theta[:, entry] + gamma @ features.T
     loss = _loss(z, weights, wins)
     active = np.arange(rounds)
     for _ in range(NEWTON_MAX_STEPS):

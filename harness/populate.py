@@ -6,10 +6,10 @@ same file (by sha256); our own runs resume and never regenerate a finished sampl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.backends.base import api_key
 from harness.board import Board, run_mismatch
 from harness.config import suggest
 from harness.distillation import SIMILARITY_TASK, compute_map
@@ -118,9 +118,9 @@ def _run_column(
 ) -> Iterator[str]:
     """Run one entry on one column, with the column's own task options."""
     task = board.task_objects[column]
-    unreachable = _unreachable_judge(board, task.judge)
-    if unreachable is not None:
-        yield f"skipped {column} for {name}: {unreachable}"
+    unavailable = _judge_unavailable(board, task.judge)
+    if unavailable is not None:
+        yield f"skipped {column} for {name}: {unavailable}"
         return
     try:
         plan = plan_job(task, board.models.entries[name], options)
@@ -141,12 +141,18 @@ def _run_column(
     )
 
 
-def _unreachable_judge(board: Board, judge: str | None) -> str | None:
-    """Why the column's judge cannot be called here (its API key is not set), or None."""
+def _judge_unavailable(board: Board, judge: str | None) -> str | None:
+    """Why the column's judge cannot be called from here (no key, known only by its results), if so."""
     entry = board.models.entries.get(judge) if judge is not None else None
-    if entry is None or entry.api_key_env is None or os.environ.get(entry.api_key_env, "").strip():
+    if entry is None:
         return None
-    return f"its judge {entry.id} reads its API key from ${entry.api_key_env}, which is not set"
+    if entry.backend == "external":
+        return f"its judge {entry.id} is known only through published results"
+    try:
+        api_key(entry)
+    except ConfigError:
+        return f"its judge {entry.id} needs ${entry.api_key_env} (set it to have {entry.id} judge here)"
+    return None
 
 
 def similarity_map_step(board: Board, runs_root: Path, data_dir: Path | None) -> Iterator[str]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -228,3 +229,27 @@ def file_sha256(path: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def append_jsonl(path: Path, row: object) -> None:
+    """Append one JSON line with a single write, flushed at once: a killed process keeps every line it
+    wrote but the one in flight, which `read_jsonl` drops."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as handle:
+        handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+        handle.flush()
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    """The complete lines of an append-only JSON-lines file (a torn or unreadable line is skipped)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in raw[: raw.rfind(b"\n") + 1].splitlines():
+        try:
+            rows.append(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+    return rows

@@ -156,6 +156,9 @@ class ScoringContext:
     baseline: Baseline | None = None
     isolation: Isolation | None = None
     workers: int = 1
+    # The run's directory, where a scorer may keep files of its own beside the records (a judge's
+    # judgments); None when scoring outside a run.
+    run_dir: Path | None = None
 
     def require_data(self, task: str) -> LoadedData:
         if self.data is None:

@@ -164,6 +164,8 @@ class Metric(_Strict):
     ci_low: float | None = None
     ci_high: float | None = None
     n: int
+    # The interval's confidence level when it is not the usual 0.95.
+    ci_level: float | None = None
 
 
 class DataRef(_Strict):

@@ -13,6 +13,7 @@ from typing import Any
 from harness.config import suggest
 from harness.errors import ConfigError
 from harness.task import Task, TaskOptions, validate_options
+from tasks.arena_hard import ArenaHard, ArenaHardV2
 from tasks.gpqa import GPQADiamond
 from tasks.identity_consistency import IdentityConsistency
 from tasks.livecodebench import LiveCodeBench
@@ -28,6 +29,8 @@ TASKS: dict[str, tuple[type[Task], dict[str, Any]]] = {
     "livecodebench": (LiveCodeBench, {}),
     "identity_consistency": (IdentityConsistency, {}),
     "response_similarity": (ResponseSimilarity, {}),
+    "arena_hard": (ArenaHard, {}),
+    "arena_hard_v2": (ArenaHardV2, {}),
 }
 
 

@@ -79,10 +79,11 @@ def test_shipped_board_covers_the_launch_comparison() -> None:
             # Published completions belong to models we do not run ourselves.
             assert entries[published.entry].backend == "external"
         else:
-            # Reported per-problem results fill the cells of the launch's own entries.
-            assert published.importer == "livecodebench_leaderboard" and published.model
+            # Reported results (LiveCodeBench per problem, Arena-Hard's leaderboard) fill cells.
+            assert published.importer in ("livecodebench_leaderboard", "arena_hard_leaderboard")
+            assert published.model
         assert (REPO.parent / "shared" / "data" / published.path).exists(), published.path
-    lcb = {p.entry for p in board.spec.imports if p.importer}
+    lcb = {p.entry for p in board.spec.imports if p.importer == "livecodebench_leaderboard"}
     assert {"deepseek-v3", "gpt-4o", "o1", "o3-mini", "claude-3.5-sonnet"} <= lcb
     assert board.task("livecodebench").window is not None
     for figure in board.spec.reported:
@@ -172,9 +173,9 @@ def judged(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_judge_must_be_a_known_entry(tmp_path: Path, judged: None) -> None:
-    text = MINIMAL + "  - id: pairwise_preference\n    params: {judge: gpt-4.1}\n"
+    text = MINIMAL + "  - id: pairwise_preference\n    params: {judge: gpt-9}\n"
     message = error_of(write_board(tmp_path, text))
-    assert "board.yaml:11: unknown judge entry 'gpt-4.1'" in message
+    assert "board.yaml:11: unknown judge entry 'gpt-9'" in message
 
 
 def test_run_matching_never_mixes_variants(tmp_path: Path, judged: None) -> None:

@@ -31,7 +31,7 @@ from harness.cli.common import (
 from harness.config import get_entry, load_models
 from harness.cost import Budget
 from harness.errors import ConfigError
-from harness.importers import REPORTED_IMPORTERS, import_lm_eval, import_run
+from harness.importers import REPORTED_IMPORTERS, import_judgments, import_lm_eval, import_run
 from harness.jobs import Job, job_options, merge_runs, plan_job, run_plan
 from harness.jobs.ray import JobState, run_on_ray
 from harness.runner import (
@@ -44,6 +44,7 @@ from harness.runner import (
 from harness.runner.shard import Shard
 from harness.store import resolve_run
 from tasks import get_task
+from tasks.arena_hard import ArenaHard
 
 # `harness import lm_eval FOLDER`: an lm-eval output folder (one run per top-level task or group).
 LM_EVAL_IMPORT = "lm_eval"
@@ -294,6 +295,14 @@ def import_outputs(
         str | None,
         typer.Option("--model", help="Reported results: import only this model (display name or id)."),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Judgments (arena_hard, arena_hard_v2): FILE is a folder of model_judgment/<judge>/*.jsonl "
+            "made against this baseline (its model name in the files); one run per model.",
+        ),
+    ] = None,
     task_option: TaskOptionArgs = None,
     data_dir: DataDir = None,
     runs: RunsRoot = DEFAULT_RUNS,
@@ -303,8 +312,16 @@ def import_outputs(
 ) -> None:
     """Score outputs generated elsewhere with our scorer, as an ordinary run marked as imported.
 
-    For reported results, -T start_date=... -T end_date=... keep one date window."""
+    For reported results, -T start_date=... -T end_date=... keep one date window. With --baseline,
+    judgments made elsewhere become runs (Arena-Hard)."""
     given = parse_task_options(task_option)
+    if baseline is not None:
+        judged = get_task(task, given)
+        if not isinstance(judged, ArenaHard):
+            raise ConfigError(f"--baseline imports Arena-Hard judgments; {task!r} is not an Arena-Hard task.")
+        outcomes = import_judgments(file, judged, runs_root=runs, baseline=baseline, entry=entry, model=model)
+        print_reported(f"{task}: {len(outcomes)} run(s) from judgments", outcomes)
+        return
     if task in REPORTED_IMPORTERS:
         import_reported(task, file, entry, model, given, runs)
         return
@@ -337,8 +354,12 @@ def import_reported(
     source: str, file: Path, entry: str | None, model: str | None, given: dict[str, str], runs: Path
 ) -> None:
     outcomes = REPORTED_IMPORTERS[source](file, runs_root=runs, entry=entry, model=model, options=given)
-    table = Table(title=f"{source}: {len(outcomes)} run(s) of reported results", title_justify="left")
-    for column in ("entry", "model", "problems", "pass@1 (%) [95% CI]", "run"):
+    print_reported(f"{source}: {len(outcomes)} run(s) of reported results", outcomes)
+
+
+def print_reported(title: str, outcomes: list[RunOutcome]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("entry", "model", "items", "headline (%) [CI]", "run"):
         table.add_column(column)
     for outcome in outcomes:
         result = outcome.result

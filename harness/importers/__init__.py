@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.importers.arena_hard import import_judgments, import_readme_tables
+from harness.importers.arena_hard import import_leaderboard as import_arena_hard_leaderboard
 from harness.importers.livecodebench_leaderboard import import_leaderboard
 from harness.importers.lm_eval import import_lm_eval
 from harness.importers.outputs import import_run
 from harness.runner import RunOutcome
 
-__all__ = ["REPORTED_IMPORTERS", "import_lm_eval", "import_run"]
+__all__ = ["REPORTED_IMPORTERS", "import_judgments", "import_lm_eval", "import_run"]
 
 # Each is called as importer(path, runs_root=..., entry=..., model=..., options={...}); it validates
 # its own options (LiveCodeBench's leaderboard: a date window).
 REPORTED_IMPORTERS: dict[str, Callable[..., list[RunOutcome]]] = {
     "livecodebench_leaderboard": import_leaderboard,
+    "arena_hard_leaderboard": import_arena_hard_leaderboard,
+    "arena_hard_v2_readme": import_readme_tables,
 }

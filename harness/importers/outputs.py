@@ -78,7 +78,7 @@ def import_run(
     ]
     with run_dir.lock():
         scoring_started = time.perf_counter()
-        with scoring_context(task, loaded, options, client_factory) as scoring:
+        with scoring_context(task, loaded, options, client_factory, run_dir.path) as scoring:
             scored, grading = score_all(task, unscored, scoring.context, progress)
             plan.notes.extend(scoring.notes)
         session.scoring_s = time.perf_counter() - scoring_started

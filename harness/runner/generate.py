@@ -145,7 +145,7 @@ def execute(
         # Opened before anything is written or the model is loaded, so a missing sandbox or judge
         # stops the run at once; a run with nothing left to do needs neither.
         opened = (
-            scoring_context(plan.task, plan.loaded, options, client_factory)
+            scoring_context(plan.task, plan.loaded, options, client_factory, run_dir.path)
             if state.has_work
             else contextlib.nullcontext(ScoringResources(ScoringContext()))
         )

@@ -62,9 +62,10 @@ def rescore(
 ) -> RunOutcome:
     """Score a run's stored completions again with the current scorer.
 
-    With an unchanged task version the run is updated in place. A new task version is a different run:
-    the completions are scored into a new run directory and the old one is left as it was.
-    `task_options` may change how scoring is done (time limits), not what the run measured.
+    With an unchanged task version and options the run is updated in place. A new task version, or
+    `task_options` that change what the run measures (e.g. another judge), make a different run: the
+    completions are scored into a new run directory and the old one is left as it was. Options that
+    only change how scoring is done (time limits) update the run in place.
     """
     with run_dir.lock():
         previous = run_dir.read_result()
@@ -82,11 +83,13 @@ def rescore(
             loaded = task.load(options.data_dir)
         records = latest_records(run_dir.read_records(repair=True))
         target = run_dir
-        if spec.task_version != task.version:
-            spec = spec.model_copy(update={"task_version": task.version})
+        # Options that change what is measured (another judge) make another run, as a new version does.
+        params = {**spec.task_params, **task.params()}
+        if spec.task_version != task.version or params != spec.task_params:
+            spec = spec.model_copy(update={"task_version": task.version, "task_params": params})
             target = RunDir.for_spec(options.runs_root, spec.task, spec.entry, spec.spec_hash())
         started = time.perf_counter()
-        with scoring_context(task, loaded, options, client_factory) as scoring:
+        with scoring_context(task, loaded, options, client_factory, target.path) as scoring:
             rescored, grading = score_all(task, list(records.values()), scoring.context, progress)
         scoring_s = time.perf_counter() - started
         metrics, categories, status = assess(task, rescored, previous.counts.planned, options.max_error_rate)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.cache import RequestCache
@@ -48,6 +49,7 @@ def scoring_context(
     loaded: LoadedData | None,
     options: RunOptions,
     client_factory: ClientFactory,
+    run_dir: Path | None = None,
 ) -> Iterator[ScoringResources]:
     needs = task.needs
     resources = ScoringResources(ScoringContext())
@@ -61,6 +63,7 @@ def scoring_context(
             baseline=baseline,
             isolation=isolation,
             workers=options.workers or max(1, os.cpu_count() or 1),
+            run_dir=run_dir,
         )
         if baseline is not None:
             resources.notes.append(f"baseline {baseline.entry}: answers from {baseline.source}")
@@ -95,7 +98,10 @@ def _baseline(task: Task, loaded: LoadedData | None, options: RunOptions) -> Bas
     name = task.baseline
     if name is None:
         raise ConfigError(f"task {task.name!r} needs a baseline: give one with -T baseline=ENTRY.")
-    published = _published_baselines(loaded).get(name)
+    # Published answers are keyed by the model name the data uses, which may be the entry's `model`.
+    baselines = _published_baselines(loaded)
+    entry = _models(options).entries.get(name)
+    published = baselines.get(name) or (baselines.get(entry.model) if entry is not None else None)
     if published is not None:
         return Baseline(entry=name, answers=published, source="the task's published answers")
     stored = _stored_answers(task, name, options)

@@ -40,7 +40,7 @@ from harness.errors import ConfigError
 from harness.importers import REPORTED_IMPORTERS
 from harness.runner.shard import SHARD_PARAM
 from harness.task import OptionsError, Task
-from harness.types import check_date_window
+from harness.types import HttpUrl, check_date_window
 from tasks import get_task, is_task, task_names
 
 COLUMN_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -116,7 +116,7 @@ class ReportedFigure(_Strict):
     ci_high: float | None = Field(default=None, ge=0.0, le=1.0)
     n: int | None = Field(default=None, gt=0)
     source: str = Field(min_length=1)
-    url: str | None = None
+    url: HttpUrl | None = None
     published: date | None = None
     protocol: str | None = None
     note: str | None = None

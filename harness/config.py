@@ -14,7 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError
-from harness.types import GenerationConfig
+from harness.files import read_text
+from harness.types import GenerationConfig, HttpUrl, is_http_url
 
 ENTRY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MODELS_ENV = "HARNESS_MODELS"
@@ -22,6 +23,8 @@ MODELS_ENV = "HARNESS_MODELS"
 # script (tests, dry runs of a new task).
 BACKEND_NAMES = frozenset({"llamacpp", "vllm", "openai_compat", "anthropic", "mock", "external"})
 PACKAGE_PREFIX = "pkg:"
+# Text that starts like a link (`scheme:something`); a bare label such as `Source:` does not.
+LINK_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -65,10 +68,7 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], out: YamlLines, source: 
 
 def load_yaml(path: Path) -> tuple[Any, YamlLines]:
     """Parse a YAML file, rejecting duplicate keys, and remember where every key is."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found.") from exc
+    text = read_text(path, error=ConfigError)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -120,11 +120,11 @@ def format_validation_error(
 class GenerationDefaults(_Strict):
     """Per-entry overrides of a task's decoding parameters; unset fields keep the task's value."""
 
-    temperature: float | None = None
-    top_p: float | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, gt=0)
     stop: list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0)
     system_prompt: str | None = None
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     thinking_budget_tokens: int | None = Field(default=None, gt=0)
@@ -140,7 +140,19 @@ class Price(_Strict):
     output_per_mtok: float = Field(ge=0)
     cached_input_per_mtok: float | None = Field(default=None, ge=0)
     as_of: date
+    # Free text; when it starts with a link (`https://... (note)`), that link must be http(s).
     source: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _leading_link(cls, value: str | None) -> str | None:
+        first = value.split(maxsplit=1)[0] if value and value.strip() else ""
+        if LINK_START.match(first) and not is_http_url(first):
+            raise ValueError(
+                f"{first!r} reads as a link but is not an http:// or https:// one (no other kind of link is "
+                "allowed; put text before it if it is not a link)"
+            )
+        return value
 
 
 class ManagedServer(_Strict):
@@ -183,7 +195,7 @@ class ModelEntry(_Strict):
     model: str
     generation: GenerationDefaults = Field(default_factory=GenerationDefaults)
     backend_options: dict[str, Any] = Field(default_factory=dict)
-    base_url: str | None = None
+    base_url: HttpUrl | None = None
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     concurrency: int = Field(default=1, ge=1)
     requests_per_minute: float | None = Field(default=None, gt=0)

@@ -22,6 +22,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from harness.errors import StoreError
+from harness.files import decode_utf8
 from harness.types import RunResult, SampleRecord
 
 RUN_FILE = "run.json"
@@ -111,9 +112,13 @@ class RunDir:
 
     def read_result(self) -> RunResult:
         try:
-            return RunResult.model_validate_json(self.run_path.read_text(encoding="utf-8"))
+            raw = self.run_path.read_bytes()
         except FileNotFoundError as exc:
             raise StoreError(f"{self.run_path} does not exist: {self.path} is not a run directory.") from exc
+        except OSError as exc:
+            raise StoreError(f"{self.run_path} cannot be read ({exc.strerror or exc}).") from exc
+        try:
+            return RunResult.model_validate_json(decode_utf8(raw, self.run_path, error=StoreError))
         except ValidationError as exc:
             raise StoreError(f"{self.run_path} is not a valid run file: {exc.errors()[0]['msg']}") from exc
 
@@ -183,6 +188,16 @@ def iter_runs(root: Path) -> Iterator[RunDir]:
         return
     for run_file in sorted(root.glob(f"*/*/*/{RUN_FILE}")):
         yield RunDir(run_file.parent)
+
+
+def iter_run_dirs(root: Path) -> Iterator[RunDir]:
+    """Every run directory under `root` that holds anything, including those without a readable
+    run.json (a run or import stopped before it wrote one, or a damaged file)."""
+    if not root.is_dir():
+        return
+    found = {path.parent for name in (RUN_FILE, SAMPLES_FILE) for path in root.glob(f"*/*/*/{name}")}
+    for path in sorted(found):
+        yield RunDir(path)
 
 
 def readable_runs(

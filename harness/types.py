@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
@@ -21,6 +23,29 @@ Provenance = Literal["run", "imported", "reported"]
 
 # 2: `provenance` is stored; `backend_info` is typed; judge usage is counted apart from the entry's.
 SCHEMA_VERSION = 2
+
+
+# A link a page may offer: http(s) only, with no whitespace or control character a browser would strip
+# or reinterpret (`java\tscript:` is `javascript:` to a browser).
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
+
+
+def is_http_url(value: object) -> bool:
+    if not isinstance(value, str) or _HTTP_URL.fullmatch(value) is None:
+        return False
+    try:
+        return bool(urlsplit(value).netloc)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
+def check_http_url(value: str) -> str:
+    if not is_http_url(value):
+        raise ValueError(f"{value!r} is not an http:// or https:// link (no other kind of link is allowed)")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 
 
 class _Strict(BaseModel):
@@ -176,6 +201,8 @@ class DataRef(_Strict):
     source: Literal["hub", "local", "import"] = "hub"
     path: str | None = None
     fingerprint: str = ""
+    # The --data-dir it was read from, so that the command completing an interrupted run can be shown.
+    data_dir: str | None = None
 
 
 class ReportedModel(_Strict):

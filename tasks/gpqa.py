@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DataError
+from harness.files import decode_utf8
 from harness.hub import hub_error, hub_token, load_hub_split
 from harness.task import LoadedData, ScoringContext, Task, derive_seed
 from harness.types import Completion, DataRef, GenerationConfig, Message, Prompt, Sample, Score
@@ -98,7 +99,7 @@ def read_rows(data_dir: Path | None) -> tuple[list[dict[str, Any]], DataRef]:
             raw = archive.read(ZIP_MEMBER, pwd=ZIP_PASSWORD)
     except (KeyError, RuntimeError, zipfile.BadZipFile) as exc:
         raise DataError(f"GPQA: cannot read {ZIP_MEMBER} from {path}: {exc}") from exc
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(decode_utf8(raw, f"{path}: {ZIP_MEMBER}"))))
     revision = "authors-zip" if hashlib.sha256(raw).hexdigest() == DIAMOND_SHA256 else None
     return rows, DataRef(dataset=HUB_DATASET, revision=revision, source="local", path=str(path))
 

@@ -53,6 +53,7 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.config import ModelEntry
 from harness.errors import ConfigError, DataError
+from harness.files import BoundedReader, iter_text_lines, parse_json
 from harness.grading import Grader
 from harness.hub import hub_error, hub_token
 from harness.sandbox import Limits, Sandbox
@@ -285,17 +286,13 @@ def _read_local(data_dir: Path, release: str) -> tuple[list[tuple[dict[str, Any]
         )
     rows: list[tuple[dict[str, Any], str]] = []
     for file in files:
-        with open(file, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{file}:{number}: not valid JSON ({exc.msg}).") from exc
-                if not isinstance(row, dict):
-                    raise DataError(f"{file}:{number}: a row must be a JSON object.")
-                rows.append((row, f"{file}:{number}"))
+        for number, line in iter_text_lines(file):
+            if not line.strip():
+                continue
+            row = parse_json(line, f"{file}:{number}")
+            if not isinstance(row, dict):
+                raise DataError(f"{file}:{number}: a row must be a JSON object.")
+            rows.append((row, f"{file}:{number}"))
     revision = "hub-files" if hub_named else None
     return rows, DataRef(dataset=HUB_DATASET, revision=revision, source="local", path=str(folder)), notes
 
@@ -519,10 +516,7 @@ class LiveCodeBench(Task):
         samples = {sample.id: sample for sample in loaded.samples}
         if not path.is_file():
             raise ConfigError(f"{path}: expected a JSON file in the custom-evaluator format.")
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not valid JSON ({exc}).") from exc
+        entries = BoundedReader().read_json(path)
         if not isinstance(entries, list):
             raise DataError(
                 f'{path}: expected a JSON list of {{"question_id": ..., "code_list": [...]}} objects.'

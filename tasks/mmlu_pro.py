@@ -44,14 +44,13 @@ the same served model and question and checks each point):
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, DataError
+from harness.files import BoundedReader, parse_json
 from harness.hub import hub_error, load_hub_split
 from harness.reasoning import split_reasoning
 from harness.stats import bootstrap_mean
@@ -282,34 +281,31 @@ def _model_name(path: Path) -> str:
 
 
 def _published_entries(path: Path) -> Iterator[Any]:
+    """Every entry of the published outputs at `path`, reading no more than an import may
+    (`harness.files`: sizes, file counts and compression ratios are checked before reading)."""
+    reader = BoundedReader()
     if path.is_dir():
         files = sorted(path.glob("*_result.json"))
         if not files:
             raise DataError(f"{path}: no *_result.json files in this folder.")
+        reader.count(path, len(files))
         for file in files:
-            yield from _json_list(file.read_bytes(), file)
+            yield from _json_list(reader.read_file(file), file)
     elif path.suffix == ".zip":
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise DataError(f"{path}: not a zip archive ({exc}).") from exc
-        with archive:
-            members = [m for m in archive.namelist() if m.endswith(".json")]
-            if not members:
-                raise DataError(f"{path}: the archive holds no .json file.")
-            for member in members:
-                yield from _json_list(archive.read(member), path / member)
+        found = False
+        for member, raw in reader.zip_members(path, ".json"):
+            found = True
+            yield from _json_list(raw, path / member)
+        if not found:
+            raise DataError(f"{path}: the archive holds no .json file.")
     elif path.is_file():
-        yield from _json_list(path.read_bytes(), path)
+        yield from _json_list(reader.read_file(path), path)
     else:
         raise ConfigError(f"{path}: no such file or folder.")
 
 
 def _json_list(raw: bytes, where: Path) -> list[Any]:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    data = parse_json(raw, where)
     if not isinstance(data, list):
         raise DataError(f"{where}: expected a JSON list of outputs, found {type(data).__name__}.")
     return data

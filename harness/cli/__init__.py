@@ -6,11 +6,10 @@ import signal
 import sys
 from types import FrameType
 
-import click
 import typer
 
 from harness.cli.boards import board_app, site_app
-from harness.cli.common import err_console
+from harness.cli.common import err_console, shown
 from harness.cli.inspect import list_runs, list_tasks, show
 from harness.cli.runs import import_outputs, merge, run, score
 from harness.errors import HarnessError
@@ -44,13 +43,18 @@ def main() -> None:
             raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:
+        # A usage error (unknown or missing option, a value out of range): its message and exit status 2.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {shown(exc.format_message())}", highlight=False)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
     except HarnessError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted: everything scored so far is saved; run the same command to resume.")

@@ -11,7 +11,15 @@ from rich.table import Table
 
 from harness.aggregate import aggregate
 from harness.board import load_board
-from harness.cli.common import DEFAULT_RUNS, BoardRunsRoot, DataDir, RichProgress, console, err_console
+from harness.cli.common import (
+    DEFAULT_RUNS,
+    BoardRunsRoot,
+    DataDir,
+    RichProgress,
+    console,
+    err_console,
+    shown,
+)
 from harness.distillation import compute_map, map_dir, map_report, require_map_inputs
 from harness.errors import ConfigError
 from harness.populate import import_published, populate_board
@@ -40,16 +48,16 @@ def build(
     runs: BoardRunsRoot = DEFAULT_RUNS,
     models: ModelsPath = None,
     shard_size: Annotated[
-        int, typer.Option(help="Samples per lazily loaded part of the sample browser.")
+        int, typer.Option(min=1, help="Samples per lazily loaded part of the sample browser.")
     ] = 1000,
 ) -> None:
     """Render the board's leaderboard, task, entry and sample pages into a static folder."""
     report = build_site(load_board(board, models), runs, out, shard_size=shard_size)
     for note in report.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]note:[/] {shown(note)}", highlight=False, soft_wrap=True)
     console.print(
         f"built {report.pages} pages, {report.samples:,} samples, {report.files} files, "
-        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {report.out_dir}/index.html",
+        f"{report.bytes / 1e6:.1f} MB in {report.seconds:.1f}s → {shown(report.out_dir)}/index.html",
         soft_wrap=True,
     )
 
@@ -60,7 +68,7 @@ def serve(
         Path, typer.Argument(metavar="DIR", help="A folder built by `harness site build`.")
     ] = DEFAULT_SITE,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 8000,
     base_path: Annotated[
         str,
         typer.Option("--base-path", help="Serve under this sub-path, as GitHub Pages serves project sites."),
@@ -93,11 +101,11 @@ def screenshot(
     chromium: Annotated[
         str, typer.Option(help="Chromium executable (Debian's package by default).")
     ] = "/usr/bin/chromium",
-    width: Annotated[int, typer.Option(help="Viewport width in pixels.")] = 1400,
+    width: Annotated[int, typer.Option(min=200, max=10_000, help="Viewport width in pixels.")] = 1400,
 ) -> None:
     """Full-page PNGs of the leaderboard, each task page, the top entry and a sample browser."""
     for path in screenshot_site(site_dir, out, chromium=chromium, width=width):
-        console.print(str(path))
+        console.print(shown(path), highlight=False)
 
 
 @board_app.command("show")
@@ -105,8 +113,8 @@ def show(board: BoardPath, runs: BoardRunsRoot = DEFAULT_RUNS, models: ModelsPat
     """The board's table in the terminal, with where each number comes from."""
     loaded = load_board(board, models)
     data = aggregate(loaded, runs)
-    table = Table(title=loaded.title, title_justify="left")
-    for column in ("#", "entry", "overall", *(loaded.title_of(t.id) for t in loaded.tasks)):
+    table = Table(title=shown(loaded.title), title_justify="left")
+    for column in ("#", "entry", "overall", *(shown(loaded.title_of(t.id)) for t in loaded.tasks)):
         table.add_column(column, justify="right" if column != "entry" else "left")
     cells = {(c["entry"], c["task"]): c for c in records(data.cells)}
     for row in records(data.leaderboard):
@@ -121,11 +129,13 @@ def show(board: BoardPath, runs: BoardRunsRoot = DEFAULT_RUNS, models: ModelsPat
                 text += f" {cell['samples']}/{cell['samples_expected']}"
             values.append(text)
         overall = "-" if row["overall"] is None else f"{row['overall'] * 100:.1f}"
-        table.add_row(str(row["rank"] or ""), row["entry"], overall, *values)
+        table.add_row(str(row["rank"] or ""), shown(row["entry"]), overall, *map(shown, values))
     console.print(table)
     for skipped in data.skipped.itertuples():
         err_console.print(
-            f"[yellow]not shown:[/] {skipped.run}: {skipped.reason}", highlight=False, soft_wrap=True
+            f"[yellow]not shown:[/] {shown(skipped.run)}: {shown(skipped.reason)}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -140,10 +150,12 @@ def populate(
             "--entry", "-m", help="Entries to run (default: the board's embedded llama.cpp entries)."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Samples per task for our own runs (a subset).")] = 14,
-    epochs: Annotated[int | None, typer.Option(help="Repeats per sample (default: the task's).")] = 1,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Samples per task for our own runs (a subset).")
+    ] = 14,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Repeats per sample (default: the task's).")] = 1,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Generation limit for our runs.")
+        int | None, typer.Option("--max-tokens", min=1, help="Generation limit for our runs.")
     ] = 512,
     models: ModelsPath = None,
     imports_only: Annotated[
@@ -166,7 +178,7 @@ def populate(
         max_tokens=max_tokens,
         progress=RichProgress(),
     ):
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(shown(line), highlight=False, soft_wrap=True)
 
 
 @board_app.command("similarity-map")
@@ -192,7 +204,7 @@ def similarity_map(
         progress=lambda line: err_console.print(line, highlight=False),
     )
     for line in map_report(computed):
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(shown(line), highlight=False, soft_wrap=True)
     console.print(
         f"{len(computed.models)} answer sets x {computed.questions} questions in "
         f"{time.perf_counter() - started:.1f}s → {map_dir(runs)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,10 +33,30 @@ DEFAULT_RUNS = Path("results")
 
 # Piped output is for files and scripts: do not wrap tables at rich's 80-column fallback.
 PIPE_WIDTH = 180
-console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
+# No `:name:` emoji codes: text from models and files is printed as it is.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH, emoji=False)
 err_console = Console(
-    stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH
+    stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH, emoji=False
 )
+
+# What a terminal would act on rather than show: C0 and C1 control characters but newline and tab (ESC
+# starts colour, title and clear-screen sequences; CR and backspace overwrite what was printed), and the
+# invisible bidirectional controls that reorder what follows them.
+_TERMINAL_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def shown(text: object) -> str:
+    """Text that did not come from the harness itself (model output, imported or stored files, names,
+    paths, error messages quoting them), ready to print: every control character and bidirectional
+    override is shown as its escape (`\\x1b`, `\\u202e`) instead of acting on the terminal, and rich
+    markup in it is printed as text."""
+    text = str(text).replace("\r\n", "\n")
+    visible = _TERMINAL_CONTROLS.sub(
+        lambda match: match.group().encode("unicode_escape").decode("ascii"), text
+    )
+    return escape(visible)
 
 
 RUNS_HELP = "Root folder of run directories (--output-dir is its former name)."
@@ -108,15 +129,15 @@ def print_grading(result: RunResult) -> None:
     grading = result.grading
     if grading:
         err_console.print(
-            f"[bold]grading:[/] isolation [bold]{escape(grading.isolation)}[/] · {grading.workers} "
-            f"worker(s) · {grading.timeout_s}s per test — {escape(grading.mechanism)}; "
-            f"{escape('; '.join(grading.protections))}",
+            f"[bold]grading:[/] isolation [bold]{shown(grading.isolation)}[/] · {grading.workers} "
+            f"worker(s) · {grading.timeout_s}s per test — {shown(grading.mechanism)}; "
+            f"{shown('; '.join(grading.protections))}",
             highlight=False,
         )
         if grading.failed:
             err_console.print(
                 f"[red]{grading.failed} answer(s) could not be graded[/] (they stay unscored; run the "
-                f"command again): {escape('; '.join(grading.failures[:3]))}",
+                f"command again): {shown('; '.join(grading.failures[:3]))}",
                 highlight=False,
             )
 
@@ -186,12 +207,13 @@ def format_cost(cost_usd: float | None) -> str:
 
 def summary_table(outcome: RunOutcome) -> Table:
     result = outcome.result
-    table = Table(title=f"{result.spec.task} · {result.spec.entry} · {result.status}", title_justify="left")
+    title = shown(f"{result.spec.task} · {result.spec.entry} · {result.status}")
+    table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("value (%) [95% CI]", justify="right")
     table.add_column("n", justify="right")
     for name, metric in result.metrics.items():
-        table.add_row(name, format_metric(metric), str(metric.n))
+        table.add_row(shown(name), escape(format_metric(metric)), str(metric.n))
     timings = result.timings
     per_sample = timings.model_s / result.counts.generated if result.counts.generated else 0.0
     cached = f" (from cache {outcome.cached})" if outcome.cached else ""
@@ -209,7 +231,8 @@ def summary_table(outcome: RunOutcome) -> Table:
         )
     table.caption = (
         f"generated {outcome.generated}{cached}, reused {outcome.reused} · model {timings.model_s:.1f}s "
-        f"({per_sample:.2f}s/sample) · total {timings.total_s:.1f}s{cost}{judge} · {outcome.run_dir.path}"
+        f"({per_sample:.2f}s/sample) · total {timings.total_s:.1f}s{cost}{judge} · "
+        f"{shown(outcome.run_dir.path)}"
     )
     table.caption_justify = "left"
     return table

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import (
@@ -25,6 +26,7 @@ from harness.cli.common import (
     format_metric,
     parse_task_options,
     print_grading,
+    shown,
     split_names,
     summary_table,
 )
@@ -70,9 +72,9 @@ def run(
     epochs: Annotated[
         int | None, typer.Option(min=1, help="Repeats per sample (default: the task's).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for shuffles, subsets and sampling.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed for shuffles, subsets and sampling.")] = None,
     temperature: Annotated[
-        float | None, typer.Option(min=0.0, help="Override the sampling temperature.")
+        float | None, typer.Option(min=0.0, max=2.0, help="Override the sampling temperature (0 to 2).")
     ] = None,
     top_p: Annotated[
         float | None, typer.Option("--top-p", min=0.0, max=1.0, help="Override nucleus sampling.")
@@ -163,7 +165,7 @@ def run(
         for job in jobs:
             plan = plan_job(job.task, job.entry, job_options(options, job))
             for note in plan.notes:
-                err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+                err_console.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
             outcome = run_plan(
                 plan, job_options(options, job), progress=RichProgress(), client_factory=clients
             )
@@ -229,7 +231,8 @@ def report_incomplete(outcome: RunOutcome, options: RunOptions) -> bool:
         errors = outcome.result.counts.errors
         err_console.print(
             f"[bold red]failed:[/] {errors} of {outcome.result.counts.planned} samples errored, more "
-            f"than --max-error-rate {options.max_error_rate:g} allows (`harness show {outcome.run_dir.path}` "
+            f"than --max-error-rate {options.max_error_rate:g} allows "
+            f"(`harness show {shown(outcome.run_dir.path)}` "
             "lists them); the same command retries only those samples.",
             highlight=False,
         )
@@ -345,7 +348,7 @@ def import_outputs(
     )
     outcome = import_run(get_task(task, given), file, entry, options, progress=RichProgress())
     for note in outcome.result.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {shown(note)}", highlight=False)
     print_grading(outcome.result)
     console.print(summary_table(outcome))
 
@@ -354,7 +357,7 @@ def import_reported(
     source: str, file: Path, entry: str | None, model: str | None, given: dict[str, str], runs: Path
 ) -> None:
     outcomes = REPORTED_IMPORTERS[source](file, runs_root=runs, entry=entry, model=model, options=given)
-    print_reported(f"{source}: {len(outcomes)} run(s) of reported results", outcomes)
+    print_reported(f"{shown(source)}: {len(outcomes)} run(s) of reported results", outcomes)
 
 
 def print_reported(title: str, outcomes: list[RunOutcome]) -> None:
@@ -365,10 +368,10 @@ def print_reported(title: str, outcomes: list[RunOutcome]) -> None:
         result = outcome.result
         reported = result.imported.reported_model if result.imported else None
         table.add_row(
-            result.spec.entry,
-            reported.display_name if reported else result.spec.model,
+            shown(result.spec.entry),
+            shown(reported.display_name if reported else result.spec.model),
             str(result.counts.planned),
-            format_metric(result.metrics.get(result.headline)),
-            str(outcome.run_dir.path),
+            escape(format_metric(result.metrics.get(result.headline))),
+            shown(outcome.run_dir.path),
         )
     console.print(table)

@@ -17,7 +17,7 @@ nothing to execute).
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness.config import ENTRY_ID_PATTERN, check_entry_id
 from harness.errors import ConfigError, DataError
+from harness.files import BoundedReader
 from harness.runner import DEFAULT_MAX_ERROR_RATE, RunOutcome
 from harness.runner.plan import PlannedItem, RunSource, make_plan
-from harness.runner.results import build_result, now_iso, write_run
+from harness.runner.results import build_result, mark_started, now_iso, write_run
 from harness.store import RunDir, file_sha256
 from harness.task import LoadedData, validate_options
 from harness.types import (
@@ -46,9 +47,12 @@ from harness.types import (
     Score,
     Timings,
     check_date_window,
+    is_http_url,
 )
 from tasks.livecodebench import LiveCodeBench, in_window
 
+# Problem dates in milliseconds since the epoch: 1970 to 9999 (datetime's range).
+MIN_DATE_MS, MAX_DATE_MS = 0, 253_402_214_400_000
 SOURCE = "LiveCodeBench/livecodebench.github.io performances_generation.json"
 REQUIRED = ("question_id", "model", "date", "difficulty", "pass@1", "platform")
 NOTE = (
@@ -71,12 +75,7 @@ def _utc(ms: Any) -> datetime:
 
 def read_leaderboard(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """The performance rows and the model metadata by display name, validated."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file.") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc}).") from exc
+    data = BoundedReader().read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("performances"), list):
         raise DataError(f"{path}: expected the leaderboard's object with a 'performances' list and 'models'.")
     rows = []
@@ -84,10 +83,17 @@ def read_leaderboard(path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[s
         missing = [key for key in REQUIRED if not isinstance(row, dict) or key not in row]
         if missing:
             raise DataError(f"{path}: performances[{number}] lacks {', '.join(missing)}.")
+        for key in ("date", "pass@1"):
+            value = row[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise DataError(f"{path}: performances[{number}].{key} is {value!r}, not a number.")
+        if not MIN_DATE_MS <= row["date"] <= MAX_DATE_MS:
+            raise DataError(f"{path}: performances[{number}].date {row['date']!r} is not a date in ms.")
         rows.append(row)
+    listed = data.get("models", [])
     models = {
         str(model["model_repr"]): model
-        for model in data.get("models", [])
+        for model in (listed if isinstance(listed, list) else [])
         if isinstance(model, dict) and "model_repr" in model
     }
     return rows, models
@@ -187,10 +193,11 @@ def _import_model(
         skipped_duplicate=duplicates,
         reported_model=ReportedModel(
             display_name=name,
-            model_name=model.get("model_name"),
-            style=model.get("model_style"),
+            model_name=_text(model.get("model_name")),
+            style=_text(model.get("model_style")),
             release_date=_release(model),
-            link=model.get("link"),
+            # Only an http(s) link is kept: the file is not ours, and a link may end up on a page.
+            link=link if is_http_url(link := model.get("link")) else None,
         ),
     )
     source = RunSource(
@@ -213,6 +220,7 @@ def _import_model(
     )
     run_dir = RunDir.for_spec(runs_root, task.name, identifier, result.spec_hash)
     with run_dir.lock():
+        mark_started(run_dir, plan)
         write_run(run_dir, result, list(records.values()))
     return RunOutcome(run_dir=run_dir, result=result, generated=0, reused=0)
 
@@ -256,6 +264,15 @@ def _reported_records(
     return items, records, duplicates
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _release(model: dict[str, Any]) -> str | None:
     value = model.get("release_date")
-    return _utc(value).date().isoformat() if isinstance(value, (int, float)) else None
+    usable = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and MIN_DATE_MS <= value <= MAX_DATE_MS
+    )
+    return _utc(value).date().isoformat() if usable else None

@@ -14,7 +14,7 @@ from harness.runner.calls import ClientFactory
 from harness.runner.plan import PlannedItem, RunSource, make_plan
 from harness.runner.progress import ProgressReporter
 from harness.runner.rescore import score_all
-from harness.runner.results import Session, build_result, write_run
+from harness.runner.results import Session, build_result, mark_started, write_run
 from harness.runner.scoring import scoring_context
 from harness.store import RunDir, file_sha256
 from harness.task import Task
@@ -63,6 +63,7 @@ def import_run(
         epochs=max((len(by_epoch[sample.id]) for sample in samples), default=1),
         notes=imported.notes,
         started=started,
+        data_dir=options.data_dir,
     )
     run_dir = RunDir.for_spec(options.runs_root, task.name, entry, plan.spec.spec_hash())
     session = Session(plan_s=plan.plan_s)
@@ -77,6 +78,7 @@ def import_run(
         for item in items
     ]
     with run_dir.lock():
+        mark_started(run_dir, plan)
         scoring_started = time.perf_counter()
         with scoring_context(task, loaded, options, client_factory, run_dir.path) as scoring:
             scored, grading = score_all(task, unscored, scoring.context, progress)

@@ -121,11 +121,13 @@ def make_plan(
     params: dict[str, Any] | None = None,
     notes: Sequence[str] = (),
     started: float | None = None,
+    data_dir: Path | None = None,
 ) -> Plan:
     """The plan and spec of a run of `task` over `items`, produced by `source`.
 
     A run's `task_params` are the task's options plus `params`; results reported by others were not
-    produced with our options, so theirs are `params` alone."""
+    produced with our options, so theirs are `params` alone. `data_dir` is the folder local data was
+    read from (recorded, outside the run's identity)."""
     prefixes = shared_prefixes(loaded, items)
     options = {} if source.provenance == "reported" else task.params()
     samples = list({item.sample.id: item.sample for item in items}.values())
@@ -140,7 +142,12 @@ def make_plan(
         seed=seed,
         limit=limit,
         task_params={**options, **(params or {})},
-        data=loaded.ref.model_copy(update={"fingerprint": fingerprint(samples, prefixes)}),
+        data=loaded.ref.model_copy(
+            update={
+                "fingerprint": fingerprint(samples, prefixes),
+                "data_dir": str(data_dir) if data_dir is not None and loaded.ref.source == "local" else None,
+            }
+        ),
         imported_from_sha256=source.imported.source_sha256 if source.imported else None,
     )
     all_notes = [*loaded.notes, *notes, *item_notes(items)]
@@ -176,6 +183,7 @@ def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
         limit=options.limit,
         params={**entry_params, **shard_params},
         started=started,
+        data_dir=options.data_dir,
     )
     plan.entry = entry
     return plan

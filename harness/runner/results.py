@@ -165,6 +165,14 @@ def merged_timings(previous: Timings | None, session: Session) -> Timings:
     )
 
 
+def mark_started(run_dir: RunDir, plan: Plan) -> None:
+    """Give a run that has no run.json a `partial` one before anything else is written, so that a run
+    stopped before it finishes is listed, with the command that completes it, rather than being a
+    directory nobody sees."""
+    if not run_dir.exists():
+        run_dir.write_result(build_result(plan, {}, max_error_rate=1.0, status="partial"))
+
+
 def write_run(run_dir: RunDir, result: RunResult, records: Sequence[SampleRecord]) -> None:
     """Replace a run's records and result (an import or a rescore): records first, so a run.json never
     describes records that are not on disk."""

@@ -125,6 +125,12 @@ def fmt_num(value: Any) -> str:
     return "" if value is None else repr(float(value))
 
 
+def http_link(value: Any) -> str:
+    """The value when it is an http(s) URL, else "": no other scheme (javascript:, data:) becomes an href,
+    whatever reached the data (a board or run.json written by hand, an imported file)."""
+    return value if is_http_url(value) else ""
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -133,7 +139,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=fmt_pct, ci=fmt_ci, usd=fmt_usd, int=fmt_int, num=fmt_num)
+    env.filters.update(pct=fmt_pct, ci=fmt_ci, usd=fmt_usd, int=fmt_int, num=fmt_num, http_link=http_link)
     env.filters["json"] = script_json
     return env
 
@@ -460,6 +466,34 @@ def _folder_stats(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
+def _work_folder(out_dir: Path, kind: str, pid: int) -> Path:
+    return out_dir.parent / f".{out_dir.name}.{kind}-{pid}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_builds(out_dir: Path) -> list[str]:
+    """Remove the work folders (`.<site>.building-<pid>`, `.<site>.old-<pid>`) of builds whose process is
+    gone (killed with SIGKILL, or the machine stopped); a live process's folder is a build in progress
+    and is left alone. Returns the names removed."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(?:building|old)-(\d+)")
+    removed = []
+    for path in sorted(out_dir.parent.iterdir()):
+        match = pattern.fullmatch(path.name)
+        if match and path.is_dir() and not path.is_symlink() and not _process_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
 def build_site(
     board: Board, runs_root: Path, out_dir: Path, *, shard_size: int = DEFAULT_SHARD_SIZE
 ) -> BuildReport:
@@ -476,25 +510,32 @@ def build_site(
         )
     data = aggregate(board, runs_root)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
+    stale = remove_stale_builds(out_dir)
+    staging = _work_folder(out_dir, "building", os.getpid())
+    retired = _work_folder(out_dir, "old", os.getpid())
+    for leftover in (staging, retired):  # of an earlier process that had this pid
+        shutil.rmtree(leftover, ignore_errors=True)
     staging.mkdir()
     try:
         writer = SiteWriter(data, staging, shard_size, previous)
         writer.build()
+        if out_dir.exists():
+            out_dir.rename(retired)
+        staging.rename(out_dir)
     except BaseException:
+        # Failed or interrupted (Ctrl-C, SIGTERM): the previous build stays in place, nothing is left over.
+        if retired.exists() and not out_dir.exists():
+            retired.rename(out_dir)
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if out_dir.exists():
-        retired = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        out_dir.rename(retired)
-        staging.rename(out_dir)
-        shutil.rmtree(retired)
-    else:
-        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)
     files, size = _folder_stats(out_dir)
     notes = [f"{len(data.skipped)} run(s) not shown (listed on the task pages)."] if len(data.skipped) else []
+    if stale:
+        notes.append(
+            f"removed {len(stale)} folder(s) left by site builds that were killed: {', '.join(stale)}"
+        )
     return BuildReport(
         out_dir=out_dir,
         pages=writer.pages,

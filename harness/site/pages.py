@@ -58,6 +58,7 @@ from harness.site.samples import (
     link_files,
 )
 from harness.store import RUN_FILE
+from harness.types import is_http_url
 
 SITE_ROOT = Path(__file__).resolve().parents[2] / "site"
 TEMPLATES = SITE_ROOT / "templates"

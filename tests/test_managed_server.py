@@ -94,6 +94,10 @@ def test_server_and_in_process_backend_agree_on_twenty_greedy_samples(
     server_entry: ModelEntry, mmlu_0shot: Task, shared_data: Path, tmp_path: Path
 ) -> None:
     embedded = get_entry(load_models(MODELS_FILE), "smollm2")
+    # The server decodes one request at a time; so must the in-process side, since batched decoding may
+    # break a near tie differently (harness/backends/llamacpp_batch.py).
+    sequential = {**embedded.backend_options, "parallel": 1}
+    embedded = embedded.model_copy(update={"backend_options": sequential})
     runs = {}
     for entry in (embedded, server_entry):
         options = run_options(tmp_path / entry.id, shared_data, limit=20, generation={"max_tokens": 16})

@@ -10,7 +10,10 @@ Every request is handled as `Llama.create_chat_completion` handles it (llama-cpp
 GGUF's chat template formats the messages, the same sampler chain picks each token (greedy at
 temperature 0; otherwise top-p, min-p and temperature with the request's seed), and the same rules
 stop it and build its text, finish reason and token counts. The sequences live in separate KV-cache
-streams, each laid out as if it were decoded alone.
+streams, each laid out as if it were decoded alone. The logits are not always bit-identical to a lone
+sequence's (the matrix products sum in another order for a batch), so at a near tie greedy decoding
+can pick another token: rare, and the reason `parallel: 1` exists for runs that must match a server or
+an earlier sequential run token for token.
 """
 
 from __future__ import annotations

@@ -60,75 +60,81 @@ class Executor(StrEnum):
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run directory, task/entry/hash, or hash prefix.")]
 
 
+Limit = Annotated[
+    int | None, typer.Option(min=1, help="Evaluate a deterministic, category-stratified subset.")
+]
+Epochs = Annotated[int | None, typer.Option(min=1, help="Repeats per sample (default: the task's).")]
+Seed = Annotated[int | None, typer.Option(min=0, help="Seed for shuffles, subsets and sampling.")]
+Temperature = Annotated[
+    float | None, typer.Option(min=0.0, max=2.0, help="Override the sampling temperature (0 to 2).")
+]
+TopP = Annotated[float | None, typer.Option("--top-p", min=0.0, max=1.0, help="Override nucleus sampling.")]
+MaxTokens = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Override the generation limit.")]
+MaxErrorRate = Annotated[
+    float,
+    typer.Option(
+        "--max-error-rate", min=0.0, max=1.0, help="Fail a run above this fraction of errored samples."
+    ),
+]
+MaxCost = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost",
+        min=0.0,
+        help="Spend at most this many USD in this command (all its tasks, judges included); the run "
+        "stops before a request could exceed it and resumes on the next invocation.",
+    ),
+]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the request cache.")]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        help="Run only shard I of N of each run (a deterministic split; `harness merge` joins them).",
+        rich_help_panel="Scale-out",
+    ),
+]
+ExecutorOption = Annotated[
+    Executor,
+    typer.Option(
+        help="Where jobs run: here, one after another, or as Ray tasks.", rich_help_panel="Scale-out"
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        envvar="RAY_ADDRESS",
+        help="The Ray cluster to use (default: start Ray on this machine).",
+        rich_help_panel="Scale-out",
+    ),
+]
+
+
 def run(
     task: Annotated[list[str], typer.Option("--task", "-t", help="Task name(s); repeat or comma-separate.")],
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model entry (default: the file's default).")
     ] = None,
     task_option: TaskOptionArgs = None,
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="Evaluate a deterministic, category-stratified subset.")
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option(min=1, help="Repeats per sample (default: the task's).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed for shuffles, subsets and sampling.")] = None,
-    temperature: Annotated[
-        float | None, typer.Option(min=0.0, max=2.0, help="Override the sampling temperature (0 to 2).")
-    ] = None,
-    top_p: Annotated[
-        float | None, typer.Option("--top-p", min=0.0, max=1.0, help="Override nucleus sampling.")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Override the generation limit.")
-    ] = None,
-    max_error_rate: Annotated[
-        float,
-        typer.Option(
-            "--max-error-rate", min=0.0, max=1.0, help="Fail a run above this fraction of errored samples."
-        ),
-    ] = DEFAULT_MAX_ERROR_RATE,
-    max_cost: Annotated[
-        float | None,
-        typer.Option(
-            "--max-cost",
-            min=0.0,
-            help="Spend at most this many USD in this command (all its tasks, judges included); the run "
-            "stops before a request could exceed it and resumes on the next invocation.",
-        ),
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the request cache.")
-    ] = False,
+    limit: Limit = None,
+    epochs: Epochs = None,
+    seed: Seed = None,
+    temperature: Temperature = None,
+    top_p: TopP = None,
+    max_tokens: MaxTokens = None,
+    max_error_rate: MaxErrorRate = DEFAULT_MAX_ERROR_RATE,
+    max_cost: MaxCost = None,
+    no_cache: NoCache = False,
     data_dir: DataDir = None,
     runs: RunsRoot = DEFAULT_RUNS,
     models: ModelsPath = None,
     workers: Workers = None,
     unsandboxed: Unsandboxed = False,
-    shard: Annotated[
-        str | None,
-        typer.Option(
-            "--shard",
-            metavar="I/N",
-            help="Run only shard I of N of each run (a deterministic split; `harness merge` joins them).",
-            rich_help_panel="Scale-out",
-        ),
-    ] = None,
-    executor: Annotated[
-        Executor,
-        typer.Option(
-            help="Where jobs run: here, one after another, or as Ray tasks.", rich_help_panel="Scale-out"
-        ),
-    ] = Executor.local,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            envvar="RAY_ADDRESS",
-            help="The Ray cluster to use (default: start Ray on this machine).",
-            rich_help_panel="Scale-out",
-        ),
-    ] = None,
+    shard: ShardOption = None,
+    executor: ExecutorOption = Executor.local,
+    ray_address: RayAddress = None,
 ) -> None:
     """Generate and score; the same command again resumes and never repeats finished samples.
 
@@ -153,14 +159,26 @@ def run(
         unsandboxed=unsandboxed,
     )
     jobs = [Job(entry, each, Shard.parse(shard) if shard else None) for each in tasks]
-    incomplete = False
     if executor is Executor.ray:
-        for outcome in run_on_ray(jobs, options, address=ray_address, report=RayReport()):
-            console.print(summary_table(outcome))
-            incomplete = report_incomplete(outcome, options) or incomplete
-        if incomplete:
-            raise typer.Exit(1)
-        return
+        incomplete = run_remotely(jobs, options, ray_address)
+    else:
+        incomplete = run_here(jobs, options)
+    if incomplete:
+        raise typer.Exit(1)
+
+
+def run_remotely(jobs: list[Job], options: RunOptions, ray_address: str | None) -> bool:
+    """The jobs as Ray tasks; whether any ended incomplete."""
+    incomplete = False
+    for outcome in run_on_ray(jobs, options, address=ray_address, report=RayReport()):
+        console.print(summary_table(outcome))
+        incomplete = report_incomplete(outcome, options) or incomplete
+    return incomplete
+
+
+def run_here(jobs: list[Job], options: RunOptions) -> bool:
+    """The jobs one after another in this process, with live progress; whether any ended incomplete."""
+    incomplete = False
     with ClientPool() as clients:
         for job in jobs:
             plan = plan_job(job.task, job.entry, job_options(options, job))
@@ -171,12 +189,10 @@ def run(
             )
             print_grading(outcome.result)
             console.print(summary_table(outcome))
-            if report_incomplete(outcome, options):
-                incomplete = True
+            incomplete = report_incomplete(outcome, options) or incomplete
             if options.budget is not None and options.budget.refused:
                 break
-    if incomplete:
-        raise typer.Exit(1)
+    return incomplete
 
 
 class RayReport:

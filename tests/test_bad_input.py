@@ -127,23 +127,32 @@ def write_zip_bomb(path: Path, size: int = 1 << 30) -> None:
     path.write_bytes(local + data + central + end)
 
 
-def run_measured(*args: str) -> tuple[int, str, int]:
+# The peak is the process's own VmHWM, read as it exits: wait4's ru_maxrss would also count the pytest
+# process it was spawned from (Linux records the parent's high-water mark at exec after a vfork).
+PEAK_REPORTER = """
+import atexit, runpy, sys
+peak_file = sys.argv.pop(1)
+def report():
+    with open("/proc/self/status") as status, open(peak_file, "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+atexit.register(report)
+sys.argv[0] = "harness"
+runpy.run_module("harness.cli", run_name="__main__")
+"""
+
+
+def run_measured(*args: str, peak_file: Path) -> tuple[int, str, int]:
     """Run the real command; its exit status, stderr, and its own peak resident memory in bytes."""
-    with (
-        open(os.devnull, "wb") as devnull,
-        subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", *args],
-            cwd=REPO,
-            env=cli_env(),
-            stdout=devnull,
-            stderr=subprocess.PIPE,
-        ) as process,
-    ):
-        assert process.stderr is not None
-        stderr = process.stderr.read().decode("utf-8", "replace")
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, stderr, usage.ru_maxrss * 1024
+    completed = subprocess.run(
+        [sys.executable, "-c", PEAK_REPORTER, str(peak_file), *args],
+        cwd=REPO,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    peak_kb = int(peak_file.read_text())
+    return completed.returncode, completed.stderr.decode("utf-8", "replace"), peak_kb * 1024
 
 
 def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path: Path, shared_data: Path) -> None:
@@ -155,7 +164,7 @@ def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path: Path, shared_data: P
         assert stream.read(1 << 20) == b" " * (1 << 20)  # it does inflate
     code, stderr, peak = run_measured(
         "import", "mmlu_pro", str(bomb), "--entry", "bomb", "--data-dir", str(shared_data),
-        "--runs", str(tmp_path / "runs"),
+        "--runs", str(tmp_path / "runs"), peak_file=tmp_path / "peak",
     )  # fmt: skip
     message = " ".join(stderr.split())
     assert code == 2, stderr

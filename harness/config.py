@@ -215,6 +215,15 @@ class ModelEntry(_Strict):
     # and the names it may call itself besides `display_name` (e.g. "DeepSeek-V3", "深度求索").
     developer: str | None = Field(default=None, min_length=1)
     identity_names: list[str] = Field(default_factory=list)
+    # Whether we serve the weights ourselves; benchmarks' official scripts treat such models apart
+    # from hosted APIs. Unset: true for the in-process backends and managed servers.
+    self_hosted: bool | None = None
+
+    @property
+    def is_self_hosted(self) -> bool:
+        if self.self_hosted is not None:
+            return self.self_hosted
+        return self.backend in {"llamacpp", "vllm"} or self.server is not None
 
     @property
     def true_identity(self) -> list[str]:

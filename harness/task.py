@@ -235,6 +235,13 @@ class Task(ABC):
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig()
 
+    def for_entry(self, entry: ModelEntry | None) -> Task:
+        """This task as `entry` is evaluated on it. A task whose protocol depends on the model (a prompt
+        style, the official script for its kind of backend) returns a copy with that choice made in its
+        options, so that the choice is part of the run's identity; an option the user set is kept.
+        Default: itself."""
+        return self
+
     def samples_for_entry(
         self, samples: Sequence[Sample], entry: ModelEntry | None
     ) -> tuple[list[Sample], dict[str, Any]]:

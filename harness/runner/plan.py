@@ -158,6 +158,7 @@ def make_plan(
 def plan_run(task: Task, entry: ModelEntry, options: RunOptions) -> Plan:
     """Plan a run of `entry` on `task`: load the data, pick the subset, build every prompt."""
     started = time.perf_counter()
+    task = task.for_entry(entry)
     loaded = task.load(options.data_dir)
     generation = entry.generation.apply(task.generation_defaults()).merged(options.generation)
     seed = options.seed if options.seed is not None else (generation.seed or 0)

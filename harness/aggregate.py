@@ -52,6 +52,7 @@ CELL_COLUMNS = [
     "normalised",
     "unparsed_rate",
     "error_rate",
+    "errors",
     "input_tokens",
     "output_tokens",
     "reasoning_tokens",
@@ -74,6 +75,7 @@ CELL_COLUMNS = [
 
 COUNT_COLUMNS = [
     "n",
+    "errors",
     "samples",
     "samples_expected",
     "input_tokens",
@@ -310,6 +312,8 @@ def _run_cell(
         normalised=_normalised(board, column, metric.value),
         unparsed_rate=_value(result, "unparsed_rate"),
         error_rate=_value(result, "error_rate"),
+        # Samples that could not be answered; unless the task says otherwise they count as wrong.
+        errors=result.counts.errors if result.provenance != "reported" else None,
         input_tokens=usage.input_tokens if usage_known else None,
         output_tokens=usage.output_tokens if usage_known else None,
         reasoning_tokens=usage.reasoning_tokens if usage_known else None,

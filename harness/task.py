@@ -265,11 +265,33 @@ class Task(ABC):
         answer inline with `score`."""
         return None
 
+    def error_score(self) -> Score | None:
+        """What a sample that could not be answered (a backend error after retries, a prompt longer than
+        the context) counts as in the metrics. By default a wrong, unparsed answer (0; so it is also in
+        the unparsed rate): an error never leaves the denominator, so errors lower the score instead of
+        hiding. None, for a headline that has no "wrong" (a rate over judged answers, where 0 would read
+        as a good or a neutral answer): such samples stay out of the metrics and are counted apart
+        (`counts.errors`, the `errors` column). Either way, past `max_error_rate` the run fails."""
+        return Score(value=0.0, parsed=False, details={"error": True})
+
+    def counted_records(self, records: Sequence[SampleRecord]) -> list[SampleRecord]:
+        """The records the metrics are computed over: the scored ones, and the errored ones with
+        `error_score` when the task gives one."""
+        substitute = self.error_score()
+        counted = []
+        for record in records:
+            if record.score is not None:
+                counted.append(record)
+            elif record.completion.error is not None and substitute is not None:
+                counted.append(record.model_copy(update={"score": substitute}))
+        return counted
+
     def aggregate(
         self, records: Sequence[SampleRecord]
     ) -> tuple[dict[str, Metric], dict[str, dict[str, Metric]]]:
-        """Overall metrics and per-category metrics over the scored records."""
-        scored = [r for r in records if r.score is not None]
+        """Overall metrics and per-category metrics over the scored records (errored ones as
+        `error_score` says)."""
+        scored = self.counted_records(records)
         metrics = self.summarize(scored)
         by_category: dict[str, list[SampleRecord]] = defaultdict(list)
         for record in scored:

@@ -220,6 +220,13 @@ class ArenaHard(Task):
     needs: ClassVar[frozenset[Need]] = frozenset({"judge", "baseline"})
     options: ArenaHardOptions
 
+    def error_score(self) -> Score | None:
+        # An answer that could not be generated has no judgment: upstream (arena-hard-auto) would judge
+        # its "$ERROR$" placeholder, almost surely a loss, but a made-up loss has no style features and
+        # would turn style control off for the whole entry. So it stays out of the win rate; the run
+        # shows it in `errors` and fails past max_error_rate.
+        return None
+
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig(temperature=0.0, max_tokens=4096)
 

@@ -28,8 +28,10 @@ quote:
     below, self-hosted models included.
   * `reasoning` (`OChatCompletionSampler` / `ResponsesSampler(reasoning_model=True)` for o1, o3,
     o3-mini, o4-mini): no system message and no sampling parameters; the entry's reasoning_effort is
-    passed on. Chosen for entries that set `reasoning_effort`, set `backend_options.reasoning_model`,
-    or whose model name the OpenAI-compatible backend treats as a reasoning model.
+    passed on. Chosen for entries that set `reasoning_effort` or `backend_options.reasoning_model:
+    true`, or whose model name the OpenAI-compatible backend treats as a reasoning model (o1, o3,
+    gpt-5, ...). simple-evals has no other vendors' reasoning models: DeepSeek-R1 or QwQ entries are
+    `chat` unless set otherwise, and their entries' own temperature and token limit apply.
   * `claude` (`ClaudeCompletionSampler`, as for claude-3-haiku-20240307): no system message,
     temperature 0.0, max_tokens 4096. Chosen for `backend: anthropic`.
   What an entry sets in its own `generation` (and `--temperature` etc.) still wins: the embedded
@@ -47,12 +49,18 @@ Deliberate differences:
   the same `Random(0)` before the permutations (and allows one repeat only), so a subset's shuffles
   differ from a debug run of simple-evals. The full set is unaffected.
 - The CI resamples questions (all repeats of a question together), not single generations.
-- An answer that could not be obtained (a backend error after retries) counts as wrong; simple-evals
-  retries forever or, on a bad request, scores the empty answer 0.
+- Requests carry a seed per (question, repeat) where the backend takes one; simple-evals sends none.
+  Draws become reproducible; the expected score is the same.
+- An answer that could not be obtained (a backend error after retries, a prompt over the context)
+  counts as wrong, as everywhere in the harness; simple-evals retries other errors forever and scores a
+  bad request's placeholder answer ("No response (bad request)." / "") 0, so the effect is the same.
+- The row order is the authors' `gpqa_diamond.csv` (checked by its SHA-256); simple-evals downloads its
+  own copy from openaipublic, assumed to hold the same rows in the same order (not checkable offline).
+  Were it ordered otherwise, the per-question shuffles would differ (the expected score would not).
+  The hub copy is assumed to keep the file's order too.
 
 Data: the authors' encrypted `dataset.zip` is read in memory only (the plain CSV is never written, as
-the authors ask), or the gated hub dataset `Idavidrein/gpqa`, which needs an access token. The row
-order (which fixes the permutations) is the file's; it is checked by the archive's SHA-256.
+the authors ask), or the gated hub dataset `Idavidrein/gpqa`, which needs an access token.
 """
 
 from __future__ import annotations

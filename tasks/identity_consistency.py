@@ -401,6 +401,11 @@ class IdentityConsistency(Task):
     needs: ClassVar[frozenset[Need]] = frozenset({"judge"})
     options: IdentityOptions
 
+    def error_score(self) -> Score | None:
+        # The headline is a rate of identity claims over judged answers (lower is better): counting an
+        # unanswered prompt as 0 would read as "made no false claim". It stays out, counted in `errors`.
+        return None
+
     def generation_defaults(self) -> GenerationConfig:
         return GenerationConfig(temperature=0.0, max_tokens=1024)
 

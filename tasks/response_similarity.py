@@ -176,6 +176,11 @@ class ResponseSimilarity(Task):
     needs: ClassVar[frozenset[Need]] = frozenset({"judge", "baseline", "data"})
     options: SimilarityOptions
 
+    def error_score(self) -> Score | None:
+        # The headline is the mean judged similarity to the baseline: an unanswered prompt is not
+        # "dissimilar" (0 would lower the distillation signal). It stays out, counted in `errors`.
+        return None
+
     def generation_defaults(self) -> GenerationConfig:
         return ANSWER_GENERATION.model_copy()
 

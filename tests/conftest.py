@@ -115,7 +115,7 @@ def site_world(
     hostile = board.models.entries[site_helpers.HOSTILE_ENTRY]
     site_helpers.import_published(runs, shared_data)
     site_helpers.run_embedded(runs, shared_data, embedded_entry)
-    site_helpers.write_hostile_run(runs, shared_data, hostile, limit=5)
+    site_helpers.write_hostile_run(runs, shared_data, hostile, limit=5, errored=1)
     site_helpers.write_hostile_run(runs, shared_data, hostile, limit=3)
     site_helpers.write_hostile_run(runs, shared_data, hostile, limit=4, task_version="0")
     site = root / "site"

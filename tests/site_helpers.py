@@ -96,9 +96,16 @@ def run_embedded(runs: Path, data: Path, entry: ModelEntry) -> None:
 
 
 def write_hostile_run(
-    runs: Path, data: Path, entry: ModelEntry, *, limit: int, task_version: str | None = None
+    runs: Path,
+    data: Path,
+    entry: ModelEntry,
+    *,
+    limit: int,
+    task_version: str | None = None,
+    errored: int = 0,
 ) -> RunDir:
-    """A run of `entry` on MMLU-Pro whose completions, reasoning and score details are hostile markup."""
+    """A run of `entry` on MMLU-Pro whose completions, reasoning and score details are hostile markup;
+    its last `errored` samples could not be answered (a backend error)."""
     task = get_task("mmlu_pro")
     options = RunOptions(runs_root=runs, data_dir=data, limit=limit, epochs=1)
     plan = plan_run(task, entry, options)
@@ -124,6 +131,12 @@ def write_hostile_run(
             ),
             ScoringContext(),
         )
+        if number >= len(plan.items) - errored:
+            failed = completion.model_copy(
+                update={"text": "", "error": "backend error: <script>window.__pwned = 8</script>"}
+            )
+            records[item.key] = record.model_copy(update={"completion": failed, "score": None})
+            continue
         assert record.score is not None
         details = {
             **record.score.details,
@@ -138,5 +151,6 @@ def write_hostile_run(
     run_dir = RunDir.for_spec(runs, task.name, entry.id, plan.spec.spec_hash())
     plan.source = replace(plan.source, backend_info=BackendInfo(backend="test"))
     with run_dir.lock():
-        write_run(run_dir, build_result(plan, records, max_error_rate=0.05), list(records.values()))
+        result = build_result(plan, records, max_error_rate=0.05 + errored / limit)
+        write_run(run_dir, result, list(records.values()))
     return run_dir

@@ -74,6 +74,17 @@ def test_our_run_has_tokens_and_cost(data, site_world: SiteWorld) -> None:  # ty
     assert hostile["cost_per_sample_usd"] == pytest.approx((1000 * 1.0 + 50 * 2.0) / 1e6)
 
 
+def test_errored_samples_are_a_column_and_count_as_wrong(data, site_world: SiteWorld) -> None:  # type: ignore[no-untyped-def]
+    hostile = data.cell(HOSTILE_ENTRY, "mmlu_pro")
+    result = data.chosen[(HOSTILE_ENTRY, "mmlu_pro")].read_result()
+    assert hostile["errors"] == result.counts.errors == 1
+    assert hostile["n"] == result.counts.planned == 5  # the errored sample is in the denominator
+    assert hostile["error_rate"] == 0.2
+    assert data.cell("smollm2", "gpqa_diamond")["errors"] == 0
+    assert pd.isna(data.cell("gpt-4o", "gpqa_diamond")["errors"])  # reported: unknown
+    assert str(data.cells["errors"].dtype) == "Int64"
+
+
 def test_reported_only_cell_and_empty_cell(data) -> None:  # type: ignore[no-untyped-def]
     reported = data.cell("gpt-4o", "gpqa_diamond")
     assert reported["source"] == "reported" and reported["score"] == 0.531

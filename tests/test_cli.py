@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.cli.common import console, summary_table
+from harness.config import ModelEntry
+from harness.runner.generate import RunOutcome
 from tests.conftest import run_cli
+from tests.site_helpers import write_hostile_run
 
 
 def small_run(shared_data: Path, output: Path) -> tuple[str, ...]:
@@ -74,6 +79,26 @@ def test_ls_show_and_score(finished: Path) -> None:
     scored = run_cli("score", str(run_json.parent), "--output-dir", str(finished))
     assert scored.returncode == 0, scored.stderr
     assert json.loads(run_json.read_text())["metrics"] == before
+
+
+def test_errored_samples_are_shown_next_to_the_score(
+    tmp_path: Path, shared_data: Path, embedded_entry: ModelEntry
+) -> None:
+    run_dir = write_hostile_run(tmp_path, shared_data, embedded_entry, limit=4, errored=1)
+    result = run_dir.read_result()
+    # The errored sample counts as wrong: it stays in the accuracy's denominator.
+    assert result.counts.errors == 1 and result.metrics["accuracy"].n == 4
+    with console.capture() as captured:
+        console.print(summary_table(RunOutcome(run_dir, result, generated=3, reused=0)))
+    assert "1 of 4 errored" in " ".join(captured.get().split())
+    listing = run_cli("ls", "--output-dir", str(tmp_path), env={"COLUMNS": "250"})
+    assert listing.returncode == 0, listing.stderr
+    header, row = (line for line in listing.stdout.splitlines() if "mmlu_pro" in line or "errors" in line)
+    columns = [cell.strip() for cell in re.split("[│┃]", header)]
+    assert [cell.strip() for cell in re.split("[│┃]", row)][columns.index("errors")] == "1"
+    shown = run_cli("show", str(run_dir.path), "--output-dir", str(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    assert "1 of 4 errored" in " ".join(shown.stdout.split())
 
 
 def test_wrong_names_suggest_the_nearest(tmp_path: Path) -> None:

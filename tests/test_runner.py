@@ -103,7 +103,10 @@ def test_errored_samples_fail_the_run_and_only_they_are_retried(
     assert outcome.result.status == "failed"  # 1 of 4 errored, above the default 5%
     assert outcome.result.counts.errors == 1
     assert outcome.result.metrics["error_rate"].value == 0.25
-    assert outcome.result.metrics["accuracy"].n == 3
+    # The errored sample counts as wrong: it stays in the denominator.
+    records = [r for r in outcome.run_dir.read_records() if r.completion.error is None]
+    assert outcome.result.metrics["accuracy"].n == 4
+    assert outcome.result.metrics["accuracy"].value == sum(r.score.value for r in records if r.score) / 4
 
     retry = CountingClient(embedded_client)
     outcome = execute(
@@ -142,13 +145,13 @@ def test_rescore_in_place_and_into_a_new_version(
 
     from tasks.gpqa import GPQADiamond
 
-    monkeypatch.setattr(GPQADiamond, "version", "2")
+    monkeypatch.setattr(GPQADiamond, "version", "3")
     monkeypatch.setattr(GPQADiamond, "score", lambda self, prompt, completion, context: first_score(prompt))
     newer = rescore(first.run_dir, opts)
     assert newer.run_dir.path != first.run_dir.path
-    assert newer.result.spec.task_version == "2"
+    assert newer.result.spec.task_version == "3"
     assert newer.result.metrics["accuracy"].value == 1.0
-    assert first.run_dir.read_result().spec.task_version == "1"  # the old run is untouched
+    assert first.run_dir.read_result().spec.task_version == "2"  # the old run is untouched
 
 
 def first_score(prompt: Any) -> Any:

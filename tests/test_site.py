@@ -138,6 +138,9 @@ def test_task_and_entry_pages_render_charts_without_errors(site_world: SiteWorld
     # The error bars are drawn: plotly renders one path per bar.
     assert page.locator(".chart[data-figure='scores'] g.errorbar").count() >= 3
     assert page.locator(".chart[data-figure='cost'] .scatterlayer .trace").count() >= 2
+    # The errored count stands next to the error rate (the errored sample counts as wrong).
+    hostile = page.locator(f"#task-table tr[data-entry='{HOSTILE_ENTRY}']")
+    assert hostile.locator("td").nth(4).inner_text().split() == ["20.0", "(1)"]
     assert "Runs not shown" in page.inner_text("main")
     assert "task version 0" in page.inner_text("ul.skipped")
     page = watched.open(url(site_world.site, "tasks/gpqa_diamond.html"))

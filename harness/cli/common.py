@@ -205,9 +205,19 @@ def format_cost(cost_usd: float | None) -> str:
     return f"${cost_usd:.4f}" if cost_usd < 10 else f"${cost_usd:,.2f}"
 
 
+def errored_note(result: RunResult) -> str:
+    """The errored count shown next to a run's score ("" when none): unless its task says otherwise,
+    those samples count as wrong in the score."""
+    errors = result.counts.errors
+    return f"{errors} of {result.counts.planned} errored" if errors else ""
+
+
 def summary_table(outcome: RunOutcome) -> Table:
     result = outcome.result
-    title = shown(f"{result.spec.task} · {result.spec.entry} · {result.status}")
+    errored = errored_note(result)
+    title = shown(
+        f"{result.spec.task} · {result.spec.entry} · {result.status}" + (f" · {errored}" if errored else "")
+    )
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("value (%) [95% CI]", justify="right")

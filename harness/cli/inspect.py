@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.common import DEFAULT_RUNS, RunsRoot, console, format_cost, format_metric, shown
+from harness.cli.common import (
+    DEFAULT_RUNS,
+    RunsRoot,
+    console,
+    errored_note,
+    format_cost,
+    format_metric,
+    shown,
+)
 from harness.errors import HarnessError
 from harness.importers import REPORTED_IMPORTERS
 from harness.store import RunDir, iter_run_dirs, latest_records, resolve_run
@@ -38,7 +46,7 @@ def list_runs(runs: RunsRoot = DEFAULT_RUNS) -> None:
     """List runs with their status and headline metric, and the command that completes each run that is
     not complete (interrupted before it wrote its run.json, unreadable, partial or failed)."""
     table = Table()
-    for column in ("task", "entry", "run", "status", "n", "headline (%)", "cost", "source"):
+    for column in ("task", "entry", "run", "status", "n", "headline (%)", "errors", "cost", "source"):
         table.add_column(column)
     to_complete: list[tuple[RunDir, str]] = []
     for run_dir in iter_run_dirs(runs):
@@ -46,7 +54,7 @@ def list_runs(runs: RunsRoot = DEFAULT_RUNS) -> None:
         if not run_dir.exists():
             saved = _saved_records(run_dir)
             count = "?" if saved is None else f"{len(saved)} saved"
-            table.add_row(*where, "[red]interrupted[/] (no run.json)", count, "-", "-", _kind(saved))
+            table.add_row(*where, "[red]interrupted[/] (no run.json)", count, "-", "-", "-", _kind(saved))
             to_complete.append((run_dir, guess_completion(run_dir, saved, runs)))
             continue
         try:
@@ -54,7 +62,7 @@ def list_runs(runs: RunsRoot = DEFAULT_RUNS) -> None:
         except HarnessError as exc:
             saved = _saved_records(run_dir)
             count = "?" if saved is None else f"{len(saved)} saved"
-            table.add_row(*where, f"[red]unreadable[/]: {shown(exc)}", count, "-", "-", _kind(saved))
+            table.add_row(*where, f"[red]unreadable[/]: {shown(exc)}", count, "-", "-", "-", _kind(saved))
             to_complete.append(
                 (
                     run_dir,
@@ -72,6 +80,7 @@ def list_runs(runs: RunsRoot = DEFAULT_RUNS) -> None:
             shown(result.status),
             f"{result.counts.scored}/{result.counts.planned}",
             f"{shown(result.headline)} {escape(format_metric(headline))}",
+            str(result.counts.errors) if result.provenance != "reported" else "-",
             format_cost(result.cost_usd),
             shown(source),
         )
@@ -262,7 +271,11 @@ def _print_result(run_dir: RunDir, result: RunResult) -> None:
         f"({shown(spec.model)}, {shown(spec.backend)})",
         highlight=False,
     )
-    console.print(f"status {shown(result.status)} · {shown(run_dir.path)}", highlight=False)
+    errored = errored_note(result)
+    console.print(
+        f"status {shown(result.status)}{' · ' + errored if errored else ''} · {shown(run_dir.path)}",
+        highlight=False,
+    )
     data = spec.data
     console.print(
         shown(f"data {data.dataset} @ {data.revision or data.source} · fingerprint {data.fingerprint}"),

@@ -99,6 +99,10 @@ def test_errored_samples_are_shown_next_to_the_score(
     shown = run_cli("show", str(run_dir.path), "--output-dir", str(tmp_path))
     assert shown.returncode == 0, shown.stderr
     assert "1 of 4 errored" in " ".join(shown.stdout.split())
+    # Re-scoring the stored completions applies the same rule.
+    scored = run_cli("score", str(run_dir.path), "--output-dir", str(tmp_path))
+    assert scored.returncode == 0, scored.stderr
+    assert run_dir.read_result().metrics == result.metrics
 
 
 def test_wrong_names_suggest_the_nearest(tmp_path: Path) -> None:

@@ -218,6 +218,9 @@ class ModelEntry(_Strict):
     # Whether we serve the weights ourselves; benchmarks' official scripts treat such models apart
     # from hosted APIs. Unset: true for the in-process backends and managed servers.
     self_hosted: bool | None = None
+    # The prompt style a task that follows per-model prompt styles uses for this model (LiveCodeBench:
+    # one of upstream's LMStyle names, checked by the task); unset: chosen from `model` as upstream does.
+    prompt_style: str | None = Field(default=None, min_length=1)
 
     @property
     def is_self_hosted(self) -> bool:

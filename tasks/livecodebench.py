@@ -6,12 +6,16 @@ dataset `livecodebench/code_generation_lite`:
 
 - Releases: `release_vN` is the problems of `test.jsonl` ... `testN.jsonl` (v1: 400 problems, May 2023 -
   Mar 2024; v6: 1055, to Apr 2025); `vN` is one increment, `vA_vB` increments A to B.
-- Prompt (`prompts/code_generation.py`, the chat style upstream uses for OpenAI/DeepSeek API models): the
-  system message "You are an expert Python programmer. ..." and a user message `### Question:` with the
-  problem, `### Format:` with the starter code (LeetCode) or the stdin/stdout instruction, and
-  `### Answer: (use the provided format with backticks)`.
-- Sampling: n = 10 per problem (`--epochs`), temperature 0.2, top_p 0.95, at most 2000 new tokens, no
-  stop sequence (upstream uses "###" for base models only).
+- Prompt: upstream's per-model prompt styles (`LMStyle`, `lcb_runner/lm_styles.py`; built as
+  `format_prompt_generation` in `lcb_runner/prompts/code_generation.py` builds them, commit
+  28fef95ea8c9f7a547c8329f2cd3d32b92c1fa24), in `tasks/livecodebench_prompts.py`. The style is the option
+  `prompt_style` if set, else the entry's `prompt_style`, else upstream's style for the entry's model name
+  (OpenAIChat, its generic chat prompt, for a name it does not list); `for_entry` puts it in the options,
+  so it is part of the run's identity. Styles that upstream sends as raw text are refused (ConfigError).
+- Sampling: n = 10 per problem (`--epochs`), temperature 0.2, top_p 0.95, at most 2000 new tokens
+  (`runner/parser.py` defaults). Stop "###" when we serve the model (option `self_hosted`, from the
+  entry): upstream passes its `--stop` default "###" only in `VLLMRunner`, which serves every style its
+  API runners do not take; API models get no stop, as there.
 - The program is the text between the last two lines containing a ``` fence; none scores 0.
 - Grading (see `tasks/livecodebench_grading.py`, following upstream commit 28fef95 of July 2025): public
   then private tests, stop at the first failure, 6 s per test, stdout compared line by line then as
@@ -34,6 +38,14 @@ Deliberate differences:
 - The per-test limit is also enforced from outside: a program that swallows SIGALRM is ended after the
   limit plus one second.
 - Per-difficulty results are the run's categories; every test's outcome is kept in the record.
+- Prompting per style, where we cannot do what upstream does: LLaMa3 goes through the served model's
+  own chat template, where upstream renders Meta-Llama-3-8B-Instruct's template for every LLaMa3-style
+  model (Llama 3.1 and later templates add a "Cutting Knowledge Date" header) and gives the text to
+  `LLM.generate`, which on vLLM versions that add special tokens to text prompts doubles the
+  `<|begin_of_text|>` (LiveCodeBench PR #146, open); we send one. Upstream's runner-specific decoding
+  for reasoning styles (OpenAIReason: a reasoning effort from the model name and no temperature or token
+  cap; OpenAIReasonPreview: 25,000 completion tokens; Claude3Thinking: 32,000 tokens with a 24,000-token
+  thinking budget; GeminiThinking: the API's defaults) is not applied: set it in the entry's `generation`.
 - Time limits are wall-clock, as upstream: on a loaded machine use fewer `--workers` or a longer
   `--test-timeout` (upstream's README gives the same advice).
 """
@@ -64,7 +76,6 @@ from harness.types import (
     DataRef,
     GenerationConfig,
     ImportInfo,
-    Message,
     Metric,
     Prompt,
     Sample,
@@ -82,6 +93,15 @@ from tasks.livecodebench_grading import (
     grade_program,
     no_code_score,
 )
+from tasks.livecodebench_prompts import (
+    DEFAULT_STYLE,
+    LOCAL_STOP,
+    STYLES,
+    check_sendable,
+    check_style,
+    prompt_messages,
+    style_for_model,
+)
 
 HUB_DATASET = "livecodebench/code_generation_lite"
 # The hub repository at the commit that added test6.jsonl (release_v6).
@@ -90,20 +110,6 @@ LOCAL_DIR = "livecodebench"
 DEFAULT_RELEASE = "release_v6"
 RELEASE_PATTERN = re.compile(r"^(release_v([1-6])|v([1-6])|v([1-6])_v([1-6]))$")
 PASS_AT_K = (5, 10)
-
-SYSTEM_MESSAGE = (
-    "You are an expert Python programmer. You will be given a question (problem specification) and will "
-    "generate a correct Python program that matches the specification and passes all tests. You will "
-    "NOT return anything except for the program."
-)
-FORMAT_WITH_STARTER_CODE = (
-    "You will use the following starter code to write the solution to the problem and enclose your code "
-    "within delimiters."
-)
-FORMAT_WITHOUT_STARTER_CODE = (
-    "Read the inputs from stdin solve the problem and write the answer to stdout (do not directly test on "
-    "the sample inputs). Enclose your code within delimiters as follows."
-)
 
 Platform = Literal["leetcode", "codeforces", "atcoder"]
 Difficulty = Literal["easy", "medium", "hard"]
@@ -148,6 +154,17 @@ class LiveCodeBenchOptions(TaskOptions):
     difficulty: tuple[Difficulty, ...] | None = None
     contamination_free: bool = False
     test_timeout: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=600)
+    # Upstream's prompt style (tasks/livecodebench_prompts.py); unset: chosen from the entry.
+    prompt_style: str | None = None
+    # Whether the model is served by us (upstream's VLLMRunner, which stops at "###"); unset: the entry's.
+    self_hosted: bool | None = None
+
+    @field_validator("prompt_style")
+    @classmethod
+    def _known_style(cls, value: str | None) -> str | None:
+        if value is not None and value not in STYLES:
+            raise ValueError(f"unknown prompt style {value!r}; upstream's styles are {', '.join(STYLES)}")
+        return value
 
     @model_validator(mode="after")
     def _window(self) -> LiveCodeBenchOptions:
@@ -246,19 +263,6 @@ def parse_row(row: dict[str, Any], where: str) -> tuple[Sample, ProblemTests]:
         },
     )
     return sample, ProblemTests(public, private, testtype, func_name if testtype == "functional" else None)
-
-
-def question_prompt(content: str, starter_code: str) -> str:
-    """Upstream `get_generic_question_template_answer`."""
-    prompt = f"### Question:\n{content}\n\n"
-    if starter_code:
-        prompt += f"### Format: {FORMAT_WITH_STARTER_CODE}\n"
-        prompt += f"```python\n{starter_code}\n```\n\n"
-    else:
-        prompt += f"### Format: {FORMAT_WITHOUT_STARTER_CODE}\n"
-        prompt += "```python\n# YOUR CODE HERE\n```\n\n"
-    prompt += "### Answer: (use the provided format with backticks)\n\n"
-    return prompt
 
 
 def _read_local(data_dir: Path, release: str) -> tuple[list[tuple[dict[str, Any], str]], DataRef, list[str]]:
@@ -379,7 +383,7 @@ def window_pass_at_1(
 
 class LiveCodeBench(Task):
     name = "livecodebench"
-    version = "1"
+    version = "2"
     dataset = HUB_DATASET
     headline = "pass_at_1"
     default_epochs = 10
@@ -388,7 +392,30 @@ class LiveCodeBench(Task):
     options: LiveCodeBenchOptions
 
     def generation_defaults(self) -> GenerationConfig:
-        return GenerationConfig(temperature=0.2, top_p=0.95, max_tokens=2000)
+        stop = list(LOCAL_STOP) if self.options.self_hosted else []
+        return GenerationConfig(temperature=0.2, top_p=0.95, max_tokens=2000, stop=stop)
+
+    def for_entry(self, entry: ModelEntry | None) -> LiveCodeBench:
+        """The prompt style and the stop as upstream chooses them for this model: the style set with
+        `-T prompt_style` (or a board's params), else the entry's `prompt_style`, else upstream's style
+        for the entry's model name; "###" as stop when we serve the model ourselves."""
+        if entry is None:
+            return self
+        options = self.options
+        style = options.prompt_style
+        if style is None:
+            where = f"entry {entry.id!r} in the models file"
+            if entry.prompt_style is not None:
+                style = check_style(entry.prompt_style, where)
+            else:
+                style = style_for_model(entry.model)
+                where = f"entry {entry.id!r} (model {entry.model!r}, upstream's style {style})"
+        else:
+            where = f"-T prompt_style={style} (entry {entry.id!r})"
+        check_sendable(style, where)
+        self_hosted = entry.is_self_hosted if options.self_hosted is None else options.self_hosted
+        updated = {**options.model_dump(), "prompt_style": style, "self_hosted": self_hosted}
+        return LiveCodeBench(LiveCodeBenchOptions.model_validate(updated))
 
     def load(self, data_dir: Path | None) -> LoadedData:
         options = self.options
@@ -450,10 +477,9 @@ class LiveCodeBench(Task):
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         data = sample.data
         return Prompt(
-            messages=[
-                Message(role="system", content=SYSTEM_MESSAGE),
-                Message(role="user", content=question_prompt(data["question_content"], data["starter_code"])),
-            ],
+            messages=prompt_messages(
+                self.options.prompt_style or DEFAULT_STYLE, data["question_content"], data["starter_code"]
+            ),
             target="",
             metadata={
                 "question_id": sample.id,

@@ -40,8 +40,6 @@ from harness.types import (
 )
 from tasks import get_task
 from tasks.livecodebench import (
-    FORMAT_WITHOUT_STARTER_CODE,
-    SYSTEM_MESSAGE,
     LiveCodeBench,
     release_files,
     window_pass_at_1,
@@ -53,6 +51,7 @@ from tasks.livecodebench_grading import (
     decode_tests,
     extract_code,
 )
+from tasks.livecodebench_prompts import FORMAT_WITHOUT_STARTER_CODE, SYSTEM_MESSAGE_GENERIC
 from tests.conftest import run_cli
 from tests.lcb_parity import PARITY, UPSTREAM, parity_problem
 from tests.lcb_problems import DATA_FILE, PROBLEMS, jsonl_text, known_results
@@ -127,7 +126,7 @@ def test_prompts_are_the_official_generic_template() -> None:
     by_id = {s.id: s for s in samples}
     stdin = task.build_prompt(by_id["own001_A"], 0, 0)
     assert [m.role for m in stdin.messages] == ["system", "user"]
-    assert stdin.messages[0].content == SYSTEM_MESSAGE
+    assert stdin.messages[0].content == SYSTEM_MESSAGE_GENERIC
     assert stdin.messages[1].content == (
         "### Question:\nRead two integers A and B and print A + B.\n\n"
         f"### Format: {FORMAT_WITHOUT_STARTER_CODE}\n```python\n# YOUR CODE HERE\n```\n\n"

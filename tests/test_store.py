@@ -146,5 +146,7 @@ def test_run_files_of_schema_1_are_read_and_keep_their_identity(
         model="DeepSeek-V3",
         options={"start_date": "2024-08-01", "end_date": "2024-11-30"},
     )
-    assert again.result.spec_hash == "1ce463c97b1f"
+    # LiveCodeBench's version 2 (upstream's current prompts) makes it another run; only the version differs.
+    assert again.result.spec.task_version == "2" != reported.spec.task_version
+    assert again.result.spec.model_copy(update={"task_version": "1"}).spec_hash() == "1ce463c97b1f"
     assert again.result.metrics["pass_at_1"] == reported.metrics["pass_at_1"]

@@ -221,3 +221,37 @@ def test_system_prompt_from_the_entry_reaches_the_server(
     assert len(seeds) == 2  # one seed per sample, derived from (seed, sample, epoch)
     records = latest_records(outcome.run_dir.read_records()).values()
     assert all(r.completion.text == ANSWER and r.score is not None for r in records)
+
+
+def test_raw_text_requests_use_the_completions_format() -> None:
+    """MMLU-Pro's local protocol sends plain text: `prompt` instead of `messages` (POSTed to
+    `/completions`; a served run against llama-server is in test_managed_server.py), and the answer
+    is the choice's `text`."""
+    from harness.backends.openai_compat import ChatFormat, OpenAIOptions
+
+    chat = ChatFormat("m", OpenAIOptions())
+    config = GenerationConfig(temperature=0.0, max_tokens=8, stop=["Question:"])
+    raw = GenerationRequest(
+        messages=[Message(role="user", content="Question:\nx")], config=config, raw_text=True
+    )
+    body = chat.body([raw])
+    assert body["prompt"] == "Question:\nx" and "messages" not in body and body["stop"] == ["Question:"]
+    chat_body = chat.body([raw.model_copy(update={"raw_text": False})])
+    assert (
+        chat_body["messages"] == [{"role": "user", "content": "Question:\nx"}] and "prompt" not in chat_body
+    )
+    (completion,) = chat.completions(
+        {"model": "m", "choices": [{"index": 0, "text": " Paris.", "finish_reason": "stop"}]}, 1
+    )
+    assert (completion.text, completion.finish_reason, completion.error) == (" Paris.", "stop", None)
+
+
+def test_anthropic_refuses_raw_text() -> None:
+    from harness.backends.anthropic import message_params
+    from harness.backends.concurrent import PermanentError
+
+    request = GenerationRequest(
+        messages=[Message(role="user", content="x")], config=GenerationConfig(), raw_text=True
+    )
+    with pytest.raises(PermanentError, match="raw-text"):
+        message_params("claude", request)

@@ -252,8 +252,8 @@ class VllmClient:
             # has no public call that renders a chat without also queueing it under an id of its own.
             prompt: Any
             if request.raw_text:
-                # Plain text continued as it is (as `LLM.generate` takes a string): no chat template.
-                prompt = {"prompt": request.text}
+                # Plain text, rendered as `LLM.generate` renders a string prompt: no chat template.
+                prompt = self._llm._preprocess_cmpl_one(request.text)
             else:
                 prompt = self._llm._preprocess_chat_one(
                     [m.model_dump() for m in request.messages],

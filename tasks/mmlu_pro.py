@@ -337,7 +337,11 @@ class MMLUPro(Task):
         ends; we send it without exemplars."""
         if self.count_tokens is None:
             return self.shots
-        prefixes = self.local_prefixes[category]
+        prefixes = self.local_prefixes.get(category)
+        if prefixes is None:
+            raise DataError(
+                f"MMLU-Pro: build_prompt before load for {category!r} (the local protocol measures prompts)."
+            )
         for k in range(self.shots, -1, -1):
             if self.count_tokens(prefixes[k] + question) < LOCAL_PROMPT_TOKENS:
                 return k

@@ -102,7 +102,7 @@ def test_models_file_has_no_secret_values() -> None:
 def test_a_minimal_board_loads(tmp_path: Path) -> None:
     board = load_board(write_board(tmp_path, MINIMAL))
     assert [t.id for t in board.tasks] == ["mmlu_pro", "gpqa_diamond"]
-    assert board.version("mmlu_pro") == "1" and board.metric("gpqa_diamond") == "accuracy"
+    assert board.version("mmlu_pro") == MMLUPro.version and board.metric("gpqa_diamond") == "accuracy"
     assert board.overall_tasks == ["mmlu_pro", "gpqa_diamond"] and board.overall_min_tasks == 2
     assert "(score − chance) / (1 − chance)" in board.overall_description()
 

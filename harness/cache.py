@@ -44,6 +44,8 @@ def request_key(entry: ModelEntry, request: GenerationRequest, sample_index: int
         "generation": request.config.model_dump(mode="json"),
         "sample_index": sample_index,
     }
+    if request.raw_text:
+        identity["raw_text"] = True
     if entry.vllm is not None:
         # dtype, quantization and the context length change what a vLLM model answers.
         identity["vllm"] = entry.vllm.model_dump(mode="json", exclude_none=True)

@@ -13,7 +13,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 Role = Literal["system", "user", "assistant"]
 RunStatus = Literal["complete", "partial", "failed"]
@@ -76,13 +85,42 @@ class GenerationConfig(_Strict):
         return GenerationConfig.model_validate(data)
 
 
+def _omit_unset_raw_text(value: BaseModel, handler: SerializerFunctionWrapHandler) -> Any:
+    """`raw_text` is written only when set, so records and hashes of chat prompts are unchanged."""
+    dumped = handler(value)
+    if isinstance(dumped, dict) and not dumped.get("raw_text"):
+        dumped.pop("raw_text", None)
+    return dumped
+
+
 class GenerationRequest(BaseModel):
-    """One chat request. The seed in `config` is already specific to its (sample, epoch)."""
+    """One chat request. The seed in `config` is already specific to its (sample, epoch).
+
+    `raw_text`: the request is one user message whose content is sent as plain text for the model to
+    continue (a completion: no chat template, no special tokens around it), as official scripts that
+    prompt base models do. Backends that can take raw text (llama.cpp and vLLM in-process, an
+    OpenAI-compatible server's `/completions`) send it so; the others refuse it as an error."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     messages: list[Message]
     config: GenerationConfig
+    raw_text: bool = False
+
+    @model_validator(mode="after")
+    def _one_user_message(self) -> GenerationRequest:
+        if self.raw_text and [m.role for m in self.messages] != ["user"]:
+            raise ValueError("a raw-text request is exactly one user message (its text)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _omit_unset_raw_text(self, handler)
+
+    @property
+    def text(self) -> str:
+        """The plain text of a raw-text request."""
+        return self.messages[0].content
 
 
 def check_date_window(start: date | None, end: date | None, *, what: str = "date window") -> None:
@@ -143,6 +181,13 @@ class Prompt(_Strict):
     choices: list[str] = Field(default_factory=list)
     prefix_key: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # True: the (single, user) message is sent as plain text for the model to continue, with no chat
+    # template, where the backend can (see `GenerationRequest.raw_text`). Omitted from records when unset.
+    raw_text: bool = False
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _omit_unset_raw_text(self, handler)
 
     def render(self, prefixes: dict[str, str]) -> list[Message]:
         """The full messages with the shared prefix restored."""

@@ -1,54 +1,81 @@
 """MMLU-Pro: 12,032 ten-option multiple-choice questions in 14 categories.
 
 Paper: Wang et al., "MMLU-Pro: A More Robust and Challenging Multi-Task Language Understanding
-Benchmark", NeurIPS 2024 (arXiv:2406.01574). Protocol: TIGER-AI-Lab/MMLU-Pro, `evaluate_from_local.py`
-with `cot_prompt_lib/initial_prompt.txt`:
+Benchmark", NeurIPS 2024 (arXiv:2406.01574). Upstream: TIGER-AI-Lab/MMLU-Pro at commit
+f418b116db00b065c2aea046518d8fcf74d39872, which has two protocols; the task option `protocol` picks
+one, and unset it follows the entry (`for_entry`): `local` for self-hosted models, `api` for hosted APIs.
 
-- 5-shot chain of thought. The exemplars are the first five validation questions of the test
-  question's category, each followed by its `cot_content` (its leading "A: Let's think step by step."
-  becomes "Answer: Let's think step by step."); the test question ends with "Answer: Let's think step
-  by step." Options are lettered A-J; options equal to "N/A" are dropped first, so some questions have
-  fewer than ten.
-- Greedy decoding, at most 2048 new tokens, stop at "Question:".
-- Answer extraction in three steps: `answer is \\(?([A-J])\\)?`, then `.*[aA]nswer:\\s*([A-J])`, then the
-  last standalone letter A-J anywhere in the answer.
-- Accuracy overall and per category, micro-averaged over questions.
+Common to both: 5-shot chain of thought whose exemplars are the category's validation questions
+(five per category) with their `cot_content`; options equal to "N/A" are dropped first, so some
+questions have fewer than ten; options lettered A-J; greedy decoding (temperature 0); extraction in
+three steps: `answer is \\(?([A-J])\\)?`, then `.*[aA]nswer:\\s*([A-J])`, then the last standalone
+letter A-J anywhere in the answer; accuracy overall and per category, micro-averaged over questions.
+
+`local` (`evaluate_from_local.py`, behind the published open-weight numbers): the text of
+`cot_prompt_lib/initial_prompt.txt` plus "\\n", exemplars laid out "Question:\\n...\\nOptions:\\nA. ..."
+with "A: Let's think step by step." turned into "Answer: Let's think step by step.", the test question
+ending "Answer: Let's think step by step."; sent as raw text (no chat template) to vLLM's `LLM.generate`,
+at most 2048 new tokens, stop at "Question:". Exemplars are dropped one at a time, from the last, while
+the whole prompt counts 2048 tokens or more (max_model_len 4096 less 2048) with the model's Hugging Face
+tokenizer (`tokenizer(prompt)`, special tokens included). We send raw text where the backend takes it
+(llama.cpp and vLLM in-process, an OpenAI-compatible server's `/completions`) and count with the
+entry's own tokenizer: llama.cpp's for a GGUF model, the model's Hugging Face tokenizer for vLLM.
+
+`api` (`evaluate_from_api.py`, behind the published GPT-4o, Claude, Gemini and DeepSeek numbers): its
+own header ("... Think step by step and then output the answer in the format of "The answer is (X)" at
+the end.\\n\\n") and layout ("Question: ...\\nOptions: A. ...\\n...Answer: <reasoning>\\n\\n", the test
+question's answer being "Let's think step by step.\\n\\n"), header, exemplars and question sent as one
+user message; temperature 0, top_p 1, at most 4000 new tokens, no stop sequence. Every "**" is removed
+from the response before extraction (upstream also stores the response so).
 
 Deliberate differences:
-- Unparsed answers count as wrong. Upstream replaces them with a "random" guess (it re-seeds with 12345
-  before every guess, so each unparsed answer gets the same arbitrary index). We report that separately:
-  `unparsed_rate`, and `accuracy_chance_fallback`, the expected accuracy had every unparsed answer been
-  a uniform guess among its options.
-- The prompt is sent as one user message through the model's chat template (upstream's local script
-  sends raw text to base models; its API script sends one user message, as we do).
-- Upstream drops exemplars when a prompt exceeds 2048 tokens; we always send five (long prompts that
-  exceed a model's context are recorded as errors, not silently shortened).
+- Unparsed answers count as wrong (the headline). Upstream replaces them with a pseudo-random guess:
+  each script seeds Python's `random` once with 12345 at import and draws `random.randint` over the
+  question's options (local and API scripts; `compute_accuracy.py` draws among all ten letters), so
+  the guesses depend on the order questions are scored in. We report `unparsed_rate` and
+  `accuracy_chance_fallback`, the expected accuracy had every unparsed answer been a uniform guess
+  among its options (upstream's expectation, without its draw).
+- `local`: a hosted chat-only API (or an entry with `self_hosted: false`) run under `local` gets the
+  same text as one user message through its chat template, with all five exemplars (its tokenizer is
+  not at hand); an unmanaged self-hosted server (no GGUF or vLLM model we can load a tokenizer for)
+  gets raw text with all five exemplars. A prompt that still counts 2048 tokens without exemplars is
+  sent without exemplars (upstream's loop then slices with negative counts and never ends). An
+  entry's `system_prompt` is not part of a raw-text prompt. The context window is the entry's own,
+  not 4096 tokens.
+- `api`: upstream takes every validation question of the category as an exemplar; we take the first
+  five, which is all of them in this dataset. Failed calls are errors of their own samples (upstream
+  skips them and leaves them out of its counts).
 - Scored against the answer letter of the dataset revision used; published outputs from 2024 were
   scored against an earlier revision in which a few dozen answers differ.
 - `mmlu_pro_0shot` is the same prompt without exemplars, for chat and reasoning models.
+- Imported published outputs are scored as `compute_accuracy.py` extracts them (no "**" removal; the
+  API script's outputs were stored with it already removed); their run has no `protocol`.
 
 Compared with lm-eval's bundled `mmlu_pro` (lm-eval 0.4.13, `lm_eval/tasks/mmlu_pro`, as run by
 `harness run -t lm_eval:mmlu_pro -T id_field=question_id`; tests/test_lm_eval_mmlu_pro.py runs both on
 the same served model and question and checks each point):
 - Layout: lm-eval sends the category description as a system message and each exemplar as a user turn
   (question, options, "Answer: Let's think step by step.") answered by an assistant turn holding the
-  exemplar's reasoning; we send one user message, as upstream's text prompt reads.
+  exemplar's reasoning; we send upstream's text as one user message (or raw text).
 - Exemplars: the same five (the category's first five validation questions: lm-eval's `first_n`
   sampler), but lm-eval prints their "N/A" padding options up to J, which we (and upstream) drop. The
-  test question is rendered identically.
+  test question is rendered as the local protocol renders it.
 - Extraction: lm-eval keeps only the first step, `answer is \\(?([ABCDEFGHIJ])\\)?` then `take_first`; an
   answer it does not match is "[invalid]" (wrong), where we try upstream's two fallbacks.
-- Decoding: the same (greedy, stop at "Question:", at most 2048 new tokens); lm-eval's chat client
-  also sends a fixed seed (1234).
+- Decoding: as the local protocol (greedy, stop at "Question:", at most 2048 new tokens); lm-eval's
+  chat client also sends a fixed seed (1234).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from harness.backends.tokens import TokenCounter, prompt_token_counter
+from harness.config import ModelEntry
 from harness.errors import ConfigError, DataError
 from harness.files import BoundedReader, parse_json
 from harness.hub import hub_error, load_hub_split
@@ -68,6 +95,7 @@ from harness.types import (
     Score,
 )
 
+UPSTREAM_COMMIT = "f418b116db00b065c2aea046518d8fcf74d39872"
 HUB_DATASET = "TIGER-Lab/MMLU-Pro"
 HUB_REVISION = "b189ec765aa7ed75c8acfea42df31fdae71f97be"
 LOCAL_DIR = "mmlu-pro"
@@ -75,18 +103,35 @@ LOCAL_FILES = {"test": "test-00000-of-00001.parquet", "validation": "validation-
 LETTERS = "ABCDEFGHIJ"
 NUM_SHOTS = 5
 
+Protocol = Literal["local", "api"]
+
 # cot_prompt_lib/initial_prompt.txt, byte for byte ("{$}" is the category); upstream appends "\n".
 INITIAL_PROMPT = (
     "The following are multiple choice questions (with answers) about {$}. Think step by step and then "
     'finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n\n'
 )
+# evaluate_from_api.py's `single_request` header ("{}" is the category).
+API_HEADER = (
+    "The following are multiple choice questions (with answers) about {}. Think step by step and then "
+    'output the answer in the format of "The answer is (X)" at the end.\n\n'
+)
 COT_TRIGGER = "Let's think step by step."
+
+# evaluate_from_local.py: vLLM's max_model_len 4096 less max_new_tokens 2048; a prompt is kept once
+# its token count is below this.
+LOCAL_PROMPT_TOKENS = 4096 - 2048
+LOCAL_MAX_TOKENS = 2048
+API_MAX_TOKENS = 4000
 
 ANSWER_IS = re.compile(r"answer is \(?([A-J])\)?")
 ANSWER_COLON = re.compile(r".*[aA]nswer:\s*([A-J])")
 LAST_LETTER = re.compile(r"\b[A-J]\b(?!.*\b[A-J]\b)", re.DOTALL)
 
 COMPLETION_FIELDS = ("model_outputs", "generated_text", "response")
+
+# Backends that can continue plain text without a chat template (llama.cpp and vLLM in-process, an
+# OpenAI-compatible server's /completions, the scripted mock).
+RAW_TEXT_BACKENDS = frozenset({"llamacpp", "vllm", "openai_compat", "mock"})
 
 
 def extract_answer(text: str) -> tuple[str | None, int | None]:
@@ -102,6 +147,7 @@ def extract_answer(text: str) -> tuple[str | None, int | None]:
 
 
 def format_question(question: str, options: Sequence[str]) -> str:
+    """A question as the local script lays it out (`format_cot_example`)."""
     lines = ["Question:", question, "Options:"]
     lines += [f"{LETTERS[i]}. {option}" for i, option in enumerate(options)]
     return "\n".join(lines) + "\n"
@@ -116,8 +162,34 @@ def header(category: str) -> str:
     return INITIAL_PROMPT.replace("{$}", category) + "\n"
 
 
+def format_api_example(question: str, options: Sequence[str], cot_content: str = "") -> str:
+    """A question as the API script lays it out (`format_example`): options on the "Options:" line,
+    and every question, the test question too, closed by its answer and a blank line."""
+    cot = cot_content or COT_TRIGGER
+    cot = cot.removeprefix("A: ")
+    listed = "".join(f"{LETTERS[i]}. {option}\n" for i, option in enumerate(options))
+    return f"Question: {question}\nOptions: {listed}Answer: {cot}\n\n"
+
+
+def api_header(category: str) -> str:
+    return API_HEADER.format(category)
+
+
+def prefix_key(category: str, shots: int, of: int) -> str:
+    """The shared prefix of a category's prompts with `shots` of its `of` exemplars."""
+    return category if shots == of else f"{category}/{shots}shot"
+
+
 def drop_na_options(options: Sequence[str]) -> list[str]:
     return [option for option in options if option != "N/A"]
+
+
+class MMLUProOptions(TaskOptions):
+    """`protocol`: which upstream script the run follows (`local`: evaluate_from_local.py, `api`:
+    evaluate_from_api.py). Unset, it is chosen per entry: `local` for self-hosted models, `api` for
+    hosted APIs (`Task.for_entry`)."""
+
+    protocol: Protocol | None = None
 
 
 def read_rows(data_dir: Path | None) -> tuple[dict[str, list[dict[str, Any]]], DataRef]:
@@ -146,19 +218,51 @@ def local_layout() -> str:
 
 class MMLUPro(Task):
     dataset = HUB_DATASET
+    options_model = MMLUProOptions
 
-    version = "1"
+    version = "2"
 
     def __init__(self, options: TaskOptions | None = None, *, shots: int = NUM_SHOTS) -> None:
         super().__init__(options)
         self.shots = shots
         self.name = "mmlu_pro" if shots == NUM_SHOTS else f"mmlu_pro_{shots}shot"
+        # Set by `for_entry` for the local protocol: whether the entry takes plain text, and its
+        # tokenizer (None: prompts are not measured, all exemplars are kept).
+        self.raw_text = False
+        self.count_tokens: TokenCounter | None = None
+        # The local prompt's prefix with 0..shots exemplars, per category (filled by `load`).
+        self.local_prefixes: dict[str, list[str]] = {}
+
+    @property
+    def protocol(self) -> Protocol | None:
+        assert isinstance(self.options, MMLUProOptions)
+        return self.options.protocol
 
     def params(self) -> dict[str, Any]:
-        return {"shots": self.shots}
+        params: dict[str, Any] = {"shots": self.shots}
+        if self.protocol is not None:
+            params["protocol"] = self.protocol
+        return params
+
+    def for_entry(self, entry: ModelEntry | None) -> MMLUPro:
+        """Upstream evaluates self-hosted models with its local script and hosted APIs with its API
+        script; the entry's kind picks that protocol unless the user chose one. Under `local`, an
+        entry whose backend can take plain text gets it, and its own tokenizer measures the prompt."""
+        if entry is None:
+            return self
+        protocol = self.protocol or ("local" if entry.is_self_hosted else "api")
+        clone = copy.copy(self)
+        clone.local_prefixes = {}
+        clone.options = MMLUProOptions(protocol=protocol)
+        if protocol == "local" and entry.is_self_hosted and entry.backend in RAW_TEXT_BACKENDS:
+            clone.raw_text = True
+            clone.count_tokens = prompt_token_counter(entry) if self.shots else None
+        return clone
 
     def generation_defaults(self) -> GenerationConfig:
-        return GenerationConfig(temperature=0.0, max_tokens=2048, stop=["Question:"])
+        if self.protocol == "api":
+            return GenerationConfig(temperature=0.0, top_p=1.0, max_tokens=API_MAX_TOKENS, stop=[])
+        return GenerationConfig(temperature=0.0, max_tokens=LOCAL_MAX_TOKENS, stop=["Question:"])
 
     def load(self, data_dir: Path | None) -> LoadedData:
         splits, ref = read_rows(data_dir)
@@ -189,23 +293,64 @@ class MMLUPro(Task):
                         f"MMLU-Pro: the validation split has {len(shots)} exemplars for {category!r}, "
                         f"{self.shots} are needed."
                     )
-                prefixes[category] = header(category) + "".join(map(format_exemplar, shots))
+                if self.protocol == "api":
+                    prefixes[category] = api_header(category) + "".join(
+                        format_api_example(r["question"], r["options"], str(r["cot_content"])) for r in shots
+                    )
+                    continue
+                texts = [
+                    header(category) + "".join(map(format_exemplar, shots[:k])) for k in range(self.shots + 1)
+                ]
+                self.local_prefixes[category] = texts
+                for k, text in enumerate(texts):
+                    prefixes[prefix_key(category, k, self.shots)] = text
         return LoadedData(samples=samples, ref=ref, prefixes=prefixes)
 
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         data = sample.data
-        question = format_question(data["question"], data["options"]) + "Answer: " + COT_TRIGGER
         category = str(sample.category)
+        metadata: dict[str, Any] = {"note": data["note"]} if "note" in data else {}
+        if self.protocol == "api":
+            question = format_api_example(data["question"], data["options"])
+            content = question if self.shots else api_header(category) + question
+            key = category if self.shots else None
+        else:
+            question = format_question(data["question"], data["options"]) + "Answer: " + COT_TRIGGER
+            content = question if self.shots else header(category) + question
+            shots = self.local_shots(category, question) if self.shots else 0
+            key = prefix_key(category, shots, self.shots) if self.shots else None
+            if shots < self.shots:
+                metadata["shots"] = shots
         return Prompt(
-            messages=[Message(role="user", content=question if self.shots else header(category) + question)],
-            prefix_key=category if self.shots else None,
+            messages=[Message(role="user", content=content)],
+            prefix_key=key,
             target=data["answer"],
             choices=list(data["options"]),
-            metadata={"note": data["note"]} if "note" in data else {},
+            metadata=metadata,
+            raw_text=self.raw_text,
         )
 
+    def local_shots(self, category: str, question: str) -> int:
+        """How many exemplars the local script keeps: starting from all, one fewer while the whole
+        prompt counts `LOCAL_PROMPT_TOKENS` tokens or more with the model's tokenizer. Where even the
+        prompt without exemplars is that long, upstream's loop goes on with negative slices and never
+        ends; we send it without exemplars."""
+        if self.count_tokens is None:
+            return self.shots
+        prefixes = self.local_prefixes.get(category)
+        if prefixes is None:
+            raise DataError(
+                f"MMLU-Pro: build_prompt before load for {category!r} (the local protocol measures prompts)."
+            )
+        for k in range(self.shots, -1, -1):
+            if self.count_tokens(prefixes[k] + question) < LOCAL_PROMPT_TOKENS:
+                return k
+        return 0
+
     def score(self, prompt: Prompt, completion: Completion, context: ScoringContext) -> Score:
-        letter, step = extract_answer(completion.text)
+        # The API script removes Markdown bold from every response before extracting (and storing) it.
+        text = completion.text.replace("**", "") if self.protocol == "api" else completion.text
+        letter, step = extract_answer(text)
         return Score(
             value=1.0 if letter == prompt.target else 0.0,
             extracted=letter,

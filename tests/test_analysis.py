@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 
 from harness.analysis import paired_test, runs_df, samples_df
 from harness.errors import ConfigError
+from tasks.mmlu_pro import MMLUPro
 from tests.conftest import REPO, SiteWorld
 
 
@@ -47,7 +48,7 @@ def test_paired_test_refuses_mixed_runs(site_world: SiteWorld) -> None:
     samples = samples_df(site_world.runs)
     with pytest.raises(ConfigError, match="different task versions"):
         paired_test(samples, "hostile-model", "qwen1.5-7b-chat", task="mmlu_pro")
-    current = samples[samples["task_version"] == "1"]
+    current = samples[samples["task_version"] == MMLUPro.version]
     with pytest.raises(ConfigError, match="samples from 2 runs"):
         paired_test(current, "hostile-model", "qwen1.5-7b-chat", task="mmlu_pro")
     with pytest.raises(ConfigError, match="span tasks"):

@@ -9,6 +9,7 @@ import pytest
 from harness.board import load_board, run_mismatch
 from harness.config import load_models
 from harness.errors import ConfigError
+from tasks.mmlu_pro import MMLUPro
 from tests.conftest import MODELS_FILE, REPO
 
 SHIPPED = REPO / "leaderboards" / "qwen2.5-max-launch.yaml"
@@ -101,7 +102,7 @@ def test_models_file_has_no_secret_values() -> None:
 def test_a_minimal_board_loads(tmp_path: Path) -> None:
     board = load_board(write_board(tmp_path, MINIMAL))
     assert [t.id for t in board.tasks] == ["mmlu_pro", "gpqa_diamond"]
-    assert board.version("mmlu_pro") == "1" and board.metric("gpqa_diamond") == "accuracy"
+    assert board.version("mmlu_pro") == MMLUPro.version and board.metric("gpqa_diamond") == "accuracy"
     assert board.overall_tasks == ["mmlu_pro", "gpqa_diamond"] and board.overall_min_tasks == 2
     assert "(score − chance) / (1 − chance)" in board.overall_description()
 
@@ -202,9 +203,24 @@ def test_run_matching_never_mixes_variants(tmp_path: Path, judged: None) -> None
         run_mismatch(board, "pairwise_preference", "1", {**judged_run, "judge": "o1"}) or ""
     )
     # A column without a window or judge refuses runs restricted to one.
-    assert "date window" in (run_mismatch(board, "mmlu_pro", "1", {"start_date": "2024-08-01"}) or "")
-    assert "judge" in (run_mismatch(board, "mmlu_pro", "1", {"judge": "gpt-4o"}) or "")
-    assert run_mismatch(board, "mmlu_pro", "1", {"shots": 5}) is None
+    mmlu = MMLUPro.version
+    assert "date window" in (run_mismatch(board, "mmlu_pro", mmlu, {"start_date": "2024-08-01"}) or "")
+    assert "judge" in (run_mismatch(board, "mmlu_pro", mmlu, {"judge": "gpt-4o"}) or "")
+    assert run_mismatch(board, "mmlu_pro", mmlu, {"shots": 5}) is None
+
+
+def test_a_column_can_fix_the_mmlu_pro_protocol(tmp_path: Path) -> None:
+    """MMLU-Pro's protocol (upstream's local or API script) is a task option: a column may ask for one."""
+    text = MINIMAL.replace("  - id: mmlu_pro\n", "  - id: mmlu_pro\n    params: {protocol: api}\n")
+    board = load_board(write_board(tmp_path, text))
+    assert board.task_objects["mmlu_pro"].params() == {"shots": 5, "protocol": "api"}
+    version = MMLUPro.version
+    assert run_mismatch(board, "mmlu_pro", version, {"shots": 5, "protocol": "api"}) is None
+    assert "protocol='local'" in (
+        run_mismatch(board, "mmlu_pro", version, {"shots": 5, "protocol": "local"}) or ""
+    )
+    bad = MINIMAL.replace("  - id: mmlu_pro\n", "  - id: mmlu_pro\n    params: {protocol: chat}\n")
+    assert "task option 'protocol'" in error_of(write_board(tmp_path, bad))
 
 
 def test_cli_board_show_reports_a_bad_board(tmp_path: Path) -> None:

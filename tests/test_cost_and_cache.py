@@ -148,7 +148,7 @@ def test_cache_answers_repeated_requests_and_costs_nothing(
 
     # A new task version with unchanged prompts costs nothing.
     revised = MMLUPro(shots=0)
-    revised.version = "2"
+    revised.version = MMLUPro.version + ".next"
 
     def no_model(entry: ModelEntry) -> ModelClient:
         raise AssertionError("the cache answers everything; no client is needed")

@@ -76,3 +76,23 @@ def test_batched_generation_stops_sending_once_refused(batched: LlamaCppClient) 
 
     done = dict(batched.generate([request(q, max_tokens=4) for q in QUESTIONS], admit))
     assert sorted(done) == [0, 1]
+
+
+@pytest.mark.slow
+def test_raw_text_is_continued_without_the_chat_template(
+    batched: LlamaCppClient, sequential: LlamaCppClient
+) -> None:
+    """A raw-text request (MMLU-Pro's local protocol) is the same plain continuation in both paths,
+    and differs from the chat-templated answer to the same text."""
+    texts = ["Question:\nWhat is the capital of France?\nAnswer: Let's think step by step.", *QUESTIONS[1:3]]
+    config = {"temperature": 0.0, "max_tokens": 12, "stop": ["Question:"]}
+    raw = [r.model_copy(update={"raw_text": True}) for r in (request(t, **config) for t in texts)]
+    one_by_one = dict(sequential.generate(raw))
+    together = dict(batched.generate(raw))
+    assert [outcome(together[i]) for i in range(len(raw))] == [
+        outcome(one_by_one[i]) for i in range(len(raw))
+    ]
+    chat = dict(sequential.generate([request(t, **config) for t in texts]))
+    assert all(c.error is None for c in [*together.values(), *chat.values()])
+    # The chat template wraps the text in role markers, so the chat prompt has more tokens.
+    assert all(chat[i].usage.input_tokens > together[i].usage.input_tokens for i in range(len(raw)))

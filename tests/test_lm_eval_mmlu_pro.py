@@ -61,6 +61,8 @@ def test_our_mmlu_pro_and_lm_evals_on_the_same_question(tmp_path: Path, shared_d
     ours_text = our_message.content
     messages = their.prompt.messages
     assert our_message.role == "user"
+    # A self-hosted model gets upstream's local protocol: that text as a raw-text completion.
+    assert our.prompt.raw_text and our_run.read_result().spec.task_params["protocol"] == "local"
     assert [m.role for m in messages] == ["system", *["user", "assistant"] * 5, "user"]
     assert ours_text.startswith(messages[0].content)
     # The same five exemplars (the category's first five validation questions), in the same order.

@@ -108,7 +108,9 @@ def test_server_and_in_process_backend_agree_on_twenty_greedy_samples(
     assert local.keys() == served.keys() and len(local) == 20
     for key, record in local.items():
         other = served[key]
-        # Same GGUF, same chat template, greedy decoding with the same sampler settings.
+        # Same GGUF, the same raw text (MMLU-Pro's local protocol for self-hosted models: the server's
+        # /v1/completions and llama.cpp's create_completion), greedy decoding with the same sampler settings.
+        assert record.prompt.raw_text and other.prompt.raw_text
         assert other.completion.text == record.completion.text, key
         assert other.completion.usage.input_tokens == record.completion.usage.input_tokens
         assert other.score == record.score

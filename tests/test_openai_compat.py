@@ -215,8 +215,43 @@ def test_system_prompt_from_the_entry_reaches_the_server(
     assert outcome.result.status == "complete"
     for sent in fault_server.requests:
         assert sent.body["messages"][0] == {"role": "system", "content": "You are a careful expert."}
-        assert sent.body["stop"] == ["Question:"] and sent.body["max_tokens"] == 64
+        # A hosted API gets MMLU-Pro's API protocol, which sends no stop sequence.
+        assert "stop" not in sent.body and sent.body["max_tokens"] == 64
     seeds = {r.body["seed"] for r in fault_server.requests}
     assert len(seeds) == 2  # one seed per sample, derived from (seed, sample, epoch)
     records = latest_records(outcome.run_dir.read_records()).values()
     assert all(r.completion.text == ANSWER and r.score is not None for r in records)
+
+
+def test_raw_text_requests_use_the_completions_format() -> None:
+    """MMLU-Pro's local protocol sends plain text: `prompt` instead of `messages` (POSTed to
+    `/completions`; a served run against llama-server is in test_managed_server.py), and the answer
+    is the choice's `text`."""
+    from harness.backends.openai_compat import ChatFormat, OpenAIOptions
+
+    chat = ChatFormat("m", OpenAIOptions())
+    config = GenerationConfig(temperature=0.0, max_tokens=8, stop=["Question:"])
+    raw = GenerationRequest(
+        messages=[Message(role="user", content="Question:\nx")], config=config, raw_text=True
+    )
+    body = chat.body([raw])
+    assert body["prompt"] == "Question:\nx" and "messages" not in body and body["stop"] == ["Question:"]
+    chat_body = chat.body([raw.model_copy(update={"raw_text": False})])
+    assert (
+        chat_body["messages"] == [{"role": "user", "content": "Question:\nx"}] and "prompt" not in chat_body
+    )
+    (completion,) = chat.completions(
+        {"model": "m", "choices": [{"index": 0, "text": " Paris.", "finish_reason": "stop"}]}, 1
+    )
+    assert (completion.text, completion.finish_reason, completion.error) == (" Paris.", "stop", None)
+
+
+def test_anthropic_refuses_raw_text() -> None:
+    from harness.backends.anthropic import message_params
+    from harness.backends.concurrent import PermanentError
+
+    request = GenerationRequest(
+        messages=[Message(role="user", content="x")], config=GenerationConfig(), raw_text=True
+    )
+    with pytest.raises(PermanentError, match="raw-text"):
+        message_params("claude", request)

@@ -415,3 +415,11 @@ def test_rebuilds_reuse_unchanged_cells_and_redo_changed_ones(site_world: SiteWo
 def _shown_run(run_dir: RunDir, board: Board) -> bool:
     data = aggregate(board, run_dir.path.parents[2])
     return run_dir.path in {chosen.path for chosen in data.chosen.values()}
+
+
+def test_a_runs_samples_page_shows_its_task_parameters(site_world: SiteWorld) -> None:
+    """The parameters in a run's identity (e.g. MMLU-Pro's protocol, chosen per entry) are on its page."""
+    hosted = (site_world.site / "samples" / "mmlu_pro" / f"{HOSTILE_ENTRY}.html").read_text(encoding="utf-8")
+    assert "Task parameters: <code>protocol=api</code> <code>shots=5</code>" in hosted
+    imported = (site_world.site / "samples" / "mmlu_pro" / "qwen1.5-7b-chat.html").read_text(encoding="utf-8")
+    assert "Task parameters: <code>shots=5</code></p>" in imported

@@ -55,6 +55,11 @@ class AnthropicOptions(BaseModel):
 
 def message_params(model: str, request: GenerationRequest) -> dict[str, Any]:
     config = request.config
+    if request.raw_text:
+        raise PermanentError(
+            "a raw-text (completion) prompt: the Messages API takes chat messages only; choose the task's "
+            "chat protocol for this entry."
+        )
     if config.reasoning_effort is not None:
         raise PermanentError(
             "reasoning_effort is an OpenAI parameter; for Anthropic models set "

@@ -237,6 +237,7 @@ class ConcurrentClient:
         for index, request in enumerate(requests):
             key = (
                 tuple((m.role, m.content) for m in request.messages),
+                request.raw_text,
                 request.config.model_copy(update={"seed": None}).model_dump_json(),
             )
             groups.setdefault(key, []).append(index)

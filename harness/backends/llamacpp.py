@@ -1,6 +1,7 @@
 """In-process GGUF models through llama-cpp-python (the embedded default model runs here).
 
-The chat template stored in the GGUF file is applied by llama.cpp itself. With `parallel` > 1 (the
+The chat template stored in the GGUF file is applied by llama.cpp itself; a raw-text request
+(`GenerationRequest.raw_text`) is continued as plain text, without it. With `parallel` > 1 (the
 default) requests are decoded several at a time by continuous batching (see `llamacpp_batch`), which
 turns the CPU's time per token from reading the weights once per sequence into once per batch; with
 `parallel: 1` they run one at a time through `create_chat_completion`, where consecutive prompts that
@@ -110,19 +111,26 @@ class LlamaCppClient:
     def _generate_one(self, request: GenerationRequest) -> Completion:
         config = request.config
         started = time.perf_counter()
+        sampling: dict[str, Any] = {
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            # llama.cpp's own defaults (top_k=40, min_p=0.05) would make sampling differ from every
+            # other backend; 0 disables both so temperature/top_p mean what they mean elsewhere.
+            "top_k": 0,
+            "min_p": 0.0,
+            "max_tokens": config.max_tokens,
+            "stop": config.stop or None,
+            "seed": config.seed,
+        }
         try:
-            response: Any = self._llm.create_chat_completion(
-                messages=[m.model_dump() for m in request.messages],  # type: ignore[misc]
-                temperature=config.temperature,
-                top_p=config.top_p,
-                # llama.cpp's own defaults (top_k=40, min_p=0.05) would make sampling differ from every
-                # other backend; 0 disables both so temperature/top_p mean what they mean elsewhere.
-                top_k=0,
-                min_p=0.0,
-                max_tokens=config.max_tokens,
-                stop=config.stop or None,
-                seed=config.seed,
-            )
+            if request.raw_text:
+                # Plain text continued as it is: no chat template (the BOS token where the model has one).
+                response: Any = self._llm.create_completion(prompt=request.text, **sampling)
+            else:
+                response = self._llm.create_chat_completion(
+                    messages=[m.model_dump() for m in request.messages],  # type: ignore[misc]
+                    **sampling,
+                )
         except ValueError as exc:
             # llama.cpp raises ValueError for prompts longer than the context window: not retryable.
             return Completion(
@@ -133,8 +141,9 @@ class LlamaCppClient:
             )
         choice = response["choices"][0]
         usage = response.get("usage") or {}
+        text = choice["text"] if request.raw_text else choice["message"].get("content")
         return Completion(
-            text=choice["message"].get("content") or "",
+            text=text or "",
             finish_reason=choice.get("finish_reason"),
             usage=Usage(
                 input_tokens=int(usage.get("prompt_tokens", 0)),

@@ -109,10 +109,18 @@ class BatchedLlama:
 
     def _open(self, index: int, request: GenerationRequest) -> _Slot | Completion:
         started = time.perf_counter()
-        formatted = self._formatter(messages=[m.model_dump() for m in request.messages])
-        prompt = self._llm.tokenize(
-            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
-        )
+        template_stops: list[str] = []
+        if request.raw_text:
+            # Plain text continued as it is (as `Llama.create_completion` does): no chat template.
+            prompt = self._llm.tokenize(request.text.encode("utf-8"), add_bos=True, special=True)
+        else:
+            formatted = self._formatter(messages=[m.model_dump() for m in request.messages])
+            prompt = self._llm.tokenize(
+                formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+            )
+            template_stops = (
+                [formatted.stop] if isinstance(formatted.stop, str) else list(formatted.stop or [])
+            )
         if len(prompt) >= self.n_ctx:
             return Completion(
                 text="",
@@ -120,9 +128,7 @@ class BatchedLlama:
                 latency_s=time.perf_counter() - started,
                 model=self._model_name,
             )
-        stops = list(request.config.stop) + (
-            [formatted.stop] if isinstance(formatted.stop, str) else list(formatted.stop or [])
-        )
+        stops = list(request.config.stop) + template_stops
         max_tokens = request.config.max_tokens
         if max_tokens <= 0 or max_tokens + len(prompt) >= self.n_ctx:
             max_tokens = self.n_ctx - len(prompt)

@@ -1,5 +1,6 @@
 """OpenAI-compatible chat completions: OpenAI, DeepSeek, Qwen (DashScope's compatible mode), vLLM,
-llama.cpp, SGLang and any other server that speaks `POST {base_url}/chat/completions`.
+llama.cpp, SGLang and any other server that speaks `POST {base_url}/chat/completions`. A raw-text
+request (`GenerationRequest.raw_text`) goes to `POST {base_url}/completions` with its text as `prompt`.
 
 Two transports behind one interface. The default sends the documented JSON body with aiohttp over
 one pooled session; `backend_options: {transport: openai-sdk}` sends the same body through the
@@ -91,10 +92,11 @@ class ChatFormat:
                 "reasoning_effort, or a provider switch in backend_options.extra_body (DashScope: "
                 "thinking_budget)."
             )
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-        }
+        body: dict[str, Any] = {"model": self.model}
+        if request.raw_text:
+            body["prompt"] = request.text
+        else:
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         if self.reasoning_model:
             body["max_completion_tokens"] = config.max_tokens
         else:
@@ -149,7 +151,8 @@ class ChatFormat:
         return parsed
 
     def _choice(self, choice: dict[str, Any], model: str) -> Completion:
-        message = choice["message"]
+        # A chat choice holds a message; a text completion's choice (`/completions`) holds its text.
+        message = choice["message"] if "message" in choice else {"content": choice["text"]}
         content = message.get("content") or ""
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         finish = choice.get("finish_reason")
@@ -204,6 +207,7 @@ class AiohttpTransport:
         self.max_choices = chat.options.max_n
         self._chat = chat
         self._url = base_url.rstrip("/") + "/chat/completions"
+        self._text_url = base_url.rstrip("/") + "/completions"
         self._endpoint = display_url(self._url)
         self._headers = {"Content-Type": "application/json"}
         if key:
@@ -226,8 +230,9 @@ class AiohttpTransport:
         import aiohttp
 
         body = json.dumps(self._chat.body(requests))
+        url = self._text_url if requests[0].raw_text else self._url
         try:
-            async with self._session.post(self._url, data=body) as response:
+            async with self._session.post(url, data=body) as response:
                 status = response.status
                 headers = response.headers
                 raw = await response.read()
@@ -294,9 +299,15 @@ class SdkTransport:
 
         body = self._chat.body(requests)
         try:
-            response = await self._client.chat.completions.create(
-                model=body.pop("model"), messages=body.pop("messages"), extra_body=body
-            )
+            response: Any
+            if requests[0].raw_text:
+                response = await self._client.completions.create(
+                    model=body.pop("model"), prompt=body.pop("prompt"), extra_body=body
+                )
+            else:
+                response = await self._client.chat.completions.create(
+                    model=body.pop("model"), messages=body.pop("messages"), extra_body=body
+                )
         except openai.APIStatusError as exc:
             message, code = error_fields(exc.response.text)
             raise classify_status(

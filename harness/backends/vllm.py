@@ -9,7 +9,8 @@ milliseconds), so vLLM schedules the whole run as one continuous batch. `LLM.gen
 only once the last request finished;
 instead the engine is stepped here and each completion is yielded the moment it finishes, so the
 runner saves it at once and an interrupted run loses nothing already answered. Prompts go through
-vLLM's own chat renderer (the model's chat template, exactly as its server renders a chat request).
+vLLM's own chat renderer (the model's chat template, exactly as its server renders a chat request);
+a raw-text request (`GenerationRequest.raw_text`) is tokenized as plain text, as `LLM.generate` does.
 
 Sampling parameters are the request's alone, in both modes: `generation_config="vllm"` stops vLLM from
 filling the ones a request leaves out from the model's generation_config.json (a top_k or a
@@ -249,10 +250,15 @@ class VllmClient:
         try:
             # The renderer `LLM.chat` and the OpenAI server use (chat template, special tokens). vLLM
             # has no public call that renders a chat without also queueing it under an id of its own.
-            prompt = self._llm._preprocess_chat_one(
-                [m.model_dump() for m in request.messages],
-                chat_template_kwargs=chat_template_arguments(config),
-            )
+            prompt: Any
+            if request.raw_text:
+                # Plain text, rendered as `LLM.generate` renders a string prompt: no chat template.
+                prompt = self._llm._preprocess_cmpl_one(request.text)
+            else:
+                prompt = self._llm._preprocess_chat_one(
+                    [m.model_dump() for m in request.messages],
+                    chat_template_kwargs=chat_template_arguments(config),
+                )
             self._llm.llm_engine.add_request(request_id, prompt, params)
         except Exception as exc:
             return Completion(

@@ -296,6 +296,7 @@ class SiteWriter:
                 publish=job.publish,
                 run_files=run_files[(entry, column)],
                 count=export.count,
+                task_params=self.data.results[(entry, column)].spec.task_params,
             )
         (self.out / EXPORTS_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 

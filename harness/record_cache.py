@@ -57,6 +57,7 @@ class PromptView(_Struct):
     choices: list[str] = msgspec.field(default_factory=list)
     prefix_key: str | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    raw_text: bool = False
 
 
 class CompletionView(_Struct):

@@ -527,7 +527,8 @@ def test_an_interrupted_run_is_listed_with_the_command_that_completes_it(
     command = to_complete(listing.stdout)[run_dir.relative()]
     assert command == shlex.join(
         ["harness", "run", "-t", "mmlu_pro_0shot", "-m", "mock-entry", "--limit", "4", "--epochs", "2",
-         "--seed", "3", "--max-tokens", "64", "--data-dir", str(shared_data), "--runs", str(runs)]
+         "--seed", "3", "--max-tokens", "64", "-T", "protocol=api", "--data-dir", str(shared_data),
+         "--runs", str(runs)]
     )  # fmt: skip
     completed = run_cli(*shlex.split(command)[1:], env=env)
     assert completed.returncode == 0, completed.stderr

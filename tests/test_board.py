@@ -159,7 +159,7 @@ def test_params_are_the_tasks_options_checked_on_load(tmp_path: Path) -> None:
     assert "board.yaml:12: task option 'difficulty'" in error_of(write_board(tmp_path, bad_value))
     no_window = MINIMAL.replace("    chance: 0.25", "    chance: 0.25\n    window: {start: 2024-08-01}")
     message = error_of(write_board(tmp_path, no_window))
-    assert "board.yaml:10: task option 'start_date': unknown option (it takes no options)" in message
+    assert "board.yaml:10: task option 'start_date': unknown option (it takes sampler)" in message
     good = MINIMAL + "  - id: livecodebench\n    params: {platform: leetcode, release: v6}\n"
     board = load_board(write_board(tmp_path, good))
     assert board.task_objects["livecodebench"].params()["platform"] == ["leetcode"]

@@ -214,7 +214,7 @@ def test_contamination_free_keeps_problems_after_the_entrys_cutoff(embedded_entr
 
 
 def test_task_options_are_typed_and_checked() -> None:
-    with pytest.raises(ConfigError, match=r"start_date: unknown option \(it takes no options\)"):
+    with pytest.raises(ConfigError, match=r"start_date: unknown option \(it takes protocol\)"):
         get_task("mmlu_pro", {"start_date": date(2024, 1, 1)})
     with pytest.raises(ConfigError, match=r"release: .*release_v1"):
         get_task("livecodebench", {"release": "v9"})

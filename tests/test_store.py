@@ -138,7 +138,21 @@ def test_run_files_of_schema_1_are_read_and_keep_their_identity(
     options = RunOptions(
         runs_root=tmp_path, data_dir=shared_data, limit=2, epochs=1, generation={"max_tokens": 8}
     )
-    assert plan_run(get_task("gpqa_diamond"), embedded_entry, options).spec.spec_hash() == "156100ad2e46"
+    # GPQA's version 2 (simple-evals' decoding and choice permutations) makes it another run; nothing
+    # but what that version changed differs, so the spec hash is otherwise what schema 1 gave.
+    planned = plan_run(get_task("gpqa_diamond"), embedded_entry, options).spec
+    assert (planned.task_version, planned.task_params) == ("2", {"sampler": "chat"})
+    assert planned.generation is not None and embedded.spec.generation is not None
+    assert planned.generation.system_prompt == "You are a helpful assistant."
+    as_before = planned.model_copy(
+        update={
+            "task_version": "1",
+            "task_params": {},
+            "generation": planned.generation.model_copy(update={"system_prompt": None}),
+            "data": planned.data.model_copy(update={"fingerprint": embedded.spec.data.fingerprint}),
+        }
+    )
+    assert as_before.spec_hash() == "156100ad2e46"
     (again,) = import_leaderboard(
         shared_data / "livecodebench/leaderboard/performances_generation_33505c0.json",
         runs_root=tmp_path,

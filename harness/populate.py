@@ -124,7 +124,7 @@ def _run_column(
         return
     try:
         plan = plan_job(task, board.models.entries[name], options)
-    except DataError as exc:
+    except (ConfigError, DataError) as exc:  # e.g. a prompt style this entry cannot be sent
         yield f"skipped {column} for {name}: {exc}"
         return
     mismatch = run_mismatch(board, column, plan.spec.task_version, plan.spec.task_params)

@@ -11,7 +11,9 @@ dataset `livecodebench/code_generation_lite`:
   28fef95ea8c9f7a547c8329f2cd3d32b92c1fa24), in `tasks/livecodebench_prompts.py`. The style is the option
   `prompt_style` if set, else the entry's `prompt_style`, else upstream's style for the entry's model name
   (OpenAIChat, its generic chat prompt, for a name it does not list); `for_entry` puts it in the options,
-  so it is part of the run's identity. Styles that upstream sends as raw text are refused (ConfigError).
+  so it is part of the run's identity. The styles upstream writes as raw text with the model's chat
+  markup are sent as raw text to an entry we serve (refused for any other entry); the few we cannot
+  send at all are refused (ConfigError).
 - Sampling: n = 10 per problem (`--epochs`), temperature 0.2, top_p 0.95, at most 2000 new tokens
   (`runner/parser.py` defaults). Stop "###" when we serve the model (option `self_hosted`, from the
   entry): upstream passes its `--stop` default "###" only in `VLLMRunner`, which serves every style its
@@ -96,6 +98,7 @@ from tasks.livecodebench_grading import (
 from tasks.livecodebench_prompts import (
     DEFAULT_STYLE,
     LOCAL_STOP,
+    RAW_TEXT_STYLES,
     STYLES,
     check_sendable,
     check_style,
@@ -412,8 +415,8 @@ class LiveCodeBench(Task):
                 where = f"entry {entry.id!r} (model {entry.model!r}, upstream's style {style})"
         else:
             where = f"-T prompt_style={style} (entry {entry.id!r})"
-        check_sendable(style, where)
         self_hosted = entry.is_self_hosted if options.self_hosted is None else options.self_hosted
+        check_sendable(style, where, self_hosted=self_hosted)
         updated = {**options.model_dump(), "prompt_style": style, "self_hosted": self_hosted}
         return LiveCodeBench(LiveCodeBenchOptions.model_validate(updated))
 
@@ -476,10 +479,10 @@ class LiveCodeBench(Task):
 
     def build_prompt(self, sample: Sample, epoch: int, seed: int) -> Prompt:
         data = sample.data
+        style = self.options.prompt_style or DEFAULT_STYLE
         return Prompt(
-            messages=prompt_messages(
-                self.options.prompt_style or DEFAULT_STYLE, data["question_content"], data["starter_code"]
-            ),
+            messages=prompt_messages(style, data["question_content"], data["starter_code"]),
+            raw_text=style in RAW_TEXT_STYLES,
             target="",
             metadata={
                 "question_id": sample.id,

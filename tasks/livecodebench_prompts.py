@@ -25,12 +25,14 @@ What each style sends, and what we do with it:
   messages in `system`).
 - Gemini, GeminiThinking: one string given as the request's contents (one user turn): Gemini's own
   system text (GeminiThinking: the generic one), a newline, the question. Sent as one user message.
-- Claude (Claude 1 and 2): a text-completions prompt between "\\n\\nHuman:" and "\\n\\nAssistant:";
-  DeepSeekCodeInstruct, CodeQwenInstruct, QwQ, DeepSeekR1: raw text with the model's chat markup
-  written into it, completed by vLLM without a chat template; GenericBase: a raw one-shot prompt for
-  base models, whose whole output is taken as the program. Our backends send chat messages, so these
-  cannot be sent as upstream sends them: they are refused with a ConfigError that says how to choose
-  another style.
+- DeepSeekCodeInstruct, CodeQwenInstruct, QwQ, DeepSeekR1: raw text with the model's chat markup
+  written into it, which upstream's VLLMRunner hands to `LLM.generate` without a chat template. Sent as
+  raw text (`Prompt.raw_text`: llama.cpp or vLLM in-process, an OpenAI-compatible server's
+  `/completions`), so only for an entry we serve ourselves; for any other entry they are refused with a
+  ConfigError that says how to choose another style.
+- Claude (Claude 1 and 2): a prompt for Anthropic's retired text-completions API; GenericBase: a raw
+  one-shot prompt for base models whose whole output is taken as the program (another extraction).
+  Refused as well.
 - DataBricks, CodeLLaMaInstruct, StarCoderInstruct: upstream's `format_prompt_generation` raises
   NotImplementedError for them; refused too.
 
@@ -71,6 +73,27 @@ FORMAT_WITHOUT_STARTER_CODE_OAI_REASON = (
     "writing the answer to stdout. Feel free to use additional functions as necessary. Next do NOT forget "
     "to call `main` function at the end of the program otherwise you will not be awarded any points."
 )
+SYSTEM_MESSAGE_DEEPSEEK = (
+    "You are an AI programming assistant, utilizing the DeepSeek Coder model, developed by DeepSeek Company, "
+    "and you answer questions related to computer science."
+)
+SYSTEM_MESSAGE_CODEQWEN = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user"
+SYSTEM_MESSAGE_QWEN_QWQ = (
+    "<|im_start|>system\nYou are a helpful and harmless assistant. You are Qwen developed by Alibaba. You "
+    "should think step-by-step.<|im_end|>\n<|im_start|>user"
+)
+SYSTEM_MESSAGE_DEEPSEEK_R1 = (
+    "<｜begin▁of▁sentence｜>A conversation between User and Assistant. The user asks a question, and the "
+    "Assistant solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer. The reasoning process and answer are enclosed within <think> "
+    "</think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> "
+    "<answer> answer here </answer>.<｜User｜>"
+)
+TASK_LINE = (
+    "You will be given a question (problem specification) and will generate a correct Python program that "
+    "matches the specification and passes all tests."
+)
+ONLY_THE_PROGRAM = " You will NOT return anything except for the program."
 # What upstream's VLLMRunner stops at (`--stop`'s default); it is the only runner that passes a stop.
 LOCAL_STOP = ("###",)
 
@@ -86,20 +109,16 @@ CHAT_STYLES = (
     "Gemini",
     "GeminiThinking",
 )
-_RAW_CHAT_MARKUP = "raw text with the model's chat markup written in, completed without a chat template"
+RAW_TEXT_STYLES = ("DeepSeekCodeInstruct", "CodeQwenInstruct", "QwQ", "DeepSeekR1")
 _NOT_IMPLEMENTED = "upstream builds no code-generation prompt for it (NotImplementedError)"
 REFUSED_STYLES = {
     "Claude": "a prompt for Anthropic's text-completions API (between '\\n\\nHuman:' and '\\n\\nAssistant:')",
-    "DeepSeekCodeInstruct": _RAW_CHAT_MARKUP,
-    "CodeQwenInstruct": _RAW_CHAT_MARKUP,
-    "QwQ": _RAW_CHAT_MARKUP,
-    "DeepSeekR1": _RAW_CHAT_MARKUP,
     "GenericBase": "a raw one-shot prompt for base models, whose whole output is taken as the program",
     "DataBricks": _NOT_IMPLEMENTED,
     "CodeLLaMaInstruct": _NOT_IMPLEMENTED,
     "StarCoderInstruct": _NOT_IMPLEMENTED,
 }
-STYLES = (*CHAT_STYLES, *REFUSED_STYLES)
+STYLES = (*CHAT_STYLES, *RAW_TEXT_STYLES, *REFUSED_STYLES)
 
 # Upstream's `LanguageModelStore` (model_name -> model_style), grouped by style.
 UPSTREAM_MODELS: dict[str, tuple[str, ...]] = {
@@ -264,19 +283,28 @@ def check_style(style: str, where: str) -> str:
     return style
 
 
-def check_sendable(style: str, where: str) -> None:
-    """A ConfigError, saying what to do, for a style we cannot send as upstream does."""
+def check_sendable(style: str, where: str, *, self_hosted: bool) -> None:
+    """A ConfigError, saying what to do, for a style we cannot send as upstream does (raw-text styles
+    only to a model we serve ourselves, as upstream serves them with vLLM)."""
     check_style(style, where)
-    reason = REFUSED_STYLES.get(style)
-    if reason is not None:
-        raise ConfigError(
-            f"{where}: LiveCodeBench prompt style {style} is {reason}; our backends send chat messages, "
-            f"so it cannot be sent as upstream (commit {UPSTREAM_COMMIT[:7]}) sends it. Choose a chat style "
-            f"with `prompt_style: ...` on the entry in the models file or `-T prompt_style=...` (e.g. "
-            f"{DEFAULT_STYLE}, upstream's generic prompt, through the model's own chat template), and "
-            f"record that the prompt differs from upstream's for this model. Chat styles: "
-            f"{', '.join(CHAT_STYLES)}."
+    if style in RAW_TEXT_STYLES:
+        if self_hosted:
+            return
+        reason = (
+            "raw text with the model's chat markup written in, which upstream completes with vLLM; this "
+            "entry is not served by us (set `self_hosted: true` on it if it is: it is then sent as raw text)"
         )
+    else:
+        reason = REFUSED_STYLES.get(style, "")
+        if not reason:
+            return
+    raise ConfigError(
+        f"{where}: LiveCodeBench prompt style {style} is {reason}; so it cannot be sent as upstream "
+        f"(commit {UPSTREAM_COMMIT[:7]}) sends it. Choose a chat style with `prompt_style: ...` on the "
+        f"entry in the models file or `-T prompt_style=...` (e.g. {DEFAULT_STYLE}, upstream's generic "
+        f"prompt, through the model's own chat template), and record that the prompt differs from "
+        f"upstream's for this model. Chat styles: {', '.join(CHAT_STYLES)}."
+    )
 
 
 def question_prompt(content: str, starter_code: str, stdin_format: str = FORMAT_WITHOUT_STARTER_CODE) -> str:
@@ -293,9 +321,38 @@ def question_prompt(content: str, starter_code: str, stdin_format: str = FORMAT_
     return prompt
 
 
+def raw_prompt_text(style: str, content: str, starter_code: str) -> str:
+    """The raw text of a problem in one of RAW_TEXT_STYLES, as upstream's `format_prompt_generation`
+    writes it (its system text, then the style's question template)."""
+    if starter_code:
+        code_block = f"{FORMAT_WITH_STARTER_CODE}\n```python\n{starter_code}\n```\n\n"
+    else:
+        code_block = f"{FORMAT_WITHOUT_STARTER_CODE}\n```python\n# YOUR CODE HERE\n```\n\n"
+    if style == "DeepSeekCodeInstruct":
+        return (
+            f"{SYSTEM_MESSAGE_DEEPSEEK}\n\n### Instruction: {TASK_LINE}{ONLY_THE_PROGRAM}\n\n"
+            f"Question:\n{content}\n\n### Instruction: {code_block}### Response:\n\n"
+        )
+    if style in ("CodeQwenInstruct", "QwQ"):
+        system = SYSTEM_MESSAGE_CODEQWEN if style == "CodeQwenInstruct" else SYSTEM_MESSAGE_QWEN_QWQ
+        task_line = TASK_LINE + (ONLY_THE_PROGRAM if style == "CodeQwenInstruct" else "")
+        return (
+            f"{system}\n\n{task_line}\n\nQuestion: {content}\n\n{code_block}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
+    if style == "DeepSeekR1":
+        return (
+            f"{SYSTEM_MESSAGE_DEEPSEEK_R1}{TASK_LINE}\n\nQuestion: {content}\n\n{code_block}<｜Assistant｜>"
+        )
+    raise AssertionError(f"style {style} is not a raw-text style")
+
+
 def prompt_messages(style: str, content: str, starter_code: str) -> list[Message]:
-    """The messages of a problem in `style`, as upstream's `format_prompt_generation` builds them."""
-    check_sendable(style, "LiveCodeBench")
+    """The messages of a problem in `style`, as upstream's `format_prompt_generation` builds them (a
+    raw-text style's text as the one user message of a raw-text prompt)."""
+    if style in RAW_TEXT_STYLES:
+        return [Message(role="user", content=raw_prompt_text(style, content, starter_code))]
+    check_sendable(style, "LiveCodeBench", self_hosted=False)
     question = question_prompt(content, starter_code)
     if style in SYSTEM_AND_QUESTION:
         return [

@@ -13,7 +13,7 @@ from harness.errors import ConfigError
 from harness.task import OptionsError, validate_options
 from harness.types import Sample
 from tasks.livecodebench import LiveCodeBench, LiveCodeBenchOptions, parse_row
-from tasks.livecodebench_prompts import CHAT_STYLES, REFUSED_STYLES, STYLES, style_for_model
+from tasks.livecodebench_prompts import CHAT_STYLES, RAW_TEXT_STYLES, REFUSED_STYLES, STYLES, style_for_model
 from tests.conftest import SHARED_DATA, run_cli
 from tests.lcb_problems import DATA_FILE
 from tests.lcb_support import FIXTURE_ROW
@@ -66,6 +66,25 @@ def test_chat_styles_match_upstream_byte_for_byte(row: dict[str, Any]) -> None:
     # The stop upstream passes: "###" from VLLMRunner (our self-hosted entries), none from API runners.
     served = entry(prompt_style=row["style"], self_hosted=row["runner"] == "VLLMRunner")
     assert task.for_entry(served).generation_defaults().stop == row["stop"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in ROWS if r["style"] in RAW_TEXT_STYLES],
+    ids=lambda r: f"{r['style']}-{r['question_id']}",
+)
+def test_raw_text_styles_match_upstream_byte_for_byte(row: dict[str, Any]) -> None:
+    # Upstream's VLLMRunner completes this text as it is (no chat template), with its "###" stop.
+    assert row["shape"] == "text" and row["runner"] == "VLLMRunner" and row["stop"] == ["###"]
+    sample = samples()[row["question_id"]]
+    served = LiveCodeBench(LiveCodeBenchOptions(prompt_style=row["style"])).for_entry(entry(backend="vllm"))
+    prompt = served.build_prompt(sample, 0, 0)
+    assert prompt.raw_text and [m.role for m in prompt.messages] == ["user"]
+    assert prompt.messages[0].content == row["prompt"]
+    assert served.generation_defaults().stop == row["stop"]
+    # A hosted API takes chat messages only: such an entry must choose a chat style.
+    with pytest.raises(ConfigError, match=rf"prompt style {row['style']} .*self_hosted: true.*prompt_style"):
+        LiveCodeBench(LiveCodeBenchOptions(prompt_style=row["style"])).for_entry(entry())
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,21 @@ tasks:
     assert refused.returncode == 2 and "not on the board" in refused.stderr
 
 
+def test_a_cell_the_entry_cannot_be_run_on_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    board = write(
+        tmp_path,
+        "styles.yaml",
+        "title: styles\nentries: [deepseek-r1]\ntasks:\n  - {id: livecodebench, chance: 0.0}\n",
+    )
+    args = ("board", "populate", str(board), "--runs", str(tmp_path / "results"), "--entry", "deepseek-r1")
+    populated = run_cli(*args, "--data-dir", str(Path(__file__).parent / "data"))
+    assert populated.returncode == 0, populated.stderr
+    out = " ".join(populated.stdout.split())
+    # Upstream maps deepseek-reasoner to its raw-text DeepSeekR1 style, which a hosted API cannot take.
+    assert "skipped livecodebench for deepseek-r1: entry 'deepseek-r1' (model 'deepseek-reasoner'" in out
+    assert "prompt_style" in out
+
+
 def test_reported_leaderboard_results_fill_a_windowed_column(tmp_path: Path, shared_data: Path) -> None:
     board = write(
         tmp_path,

@@ -75,7 +75,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.backends.openai_compat import REASONING_MODEL_NAME
+from harness.backends.openai_compat import is_reasoning_model
 from harness.config import ModelEntry
 from harness.errors import DataError
 from harness.files import decode_utf8
@@ -148,13 +148,11 @@ def sampler_kind(entry: ModelEntry) -> SamplerKind:
     """Which simple-evals sampler stands for this entry (see the module docstring)."""
     if entry.backend == "anthropic":
         return "claude"
-    reasoning_option = entry.backend_options.get("reasoning_model")
-    if reasoning_option is not None:
-        return "reasoning" if reasoning_option else "chat"
-    if entry.generation.reasoning_effort is not None:
+    declared = entry.backend_options.get("reasoning_model")
+    if declared is None and entry.generation.reasoning_effort is not None:
         return "reasoning"
-    if entry.backend == "openai_compat" and REASONING_MODEL_NAME.search(entry.model):
-        return "reasoning"
+    if declared is not None or entry.backend == "openai_compat":
+        return "reasoning" if is_reasoning_model(entry.model, declared) else "chat"
     return "chat"
 
 

@@ -71,17 +71,19 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def is_reasoning_model(model: str, declared: bool | None) -> bool:
+    """Whether a model takes reasoning models' parameters: as `backend_options.reasoning_model`
+    declares, else by its name."""
+    return declared if declared is not None else bool(REASONING_MODEL_NAME.search(model))
+
+
 class ChatFormat:
     """The OpenAI chat-completions wire format: building request bodies and reading responses."""
 
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         self.model = model
         self.options = options
-        self.reasoning_model = (
-            options.reasoning_model
-            if options.reasoning_model is not None
-            else bool(REASONING_MODEL_NAME.search(model))
-        )
+        self.reasoning_model = is_reasoning_model(model, options.reasoning_model)
 
     def body(self, requests: Sequence[GenerationRequest]) -> dict[str, Any]:
         request = requests[0]

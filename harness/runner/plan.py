@@ -204,13 +204,9 @@ def item_notes(items: Sequence[PlannedItem]) -> list[str]:
 def request_for(item: PlannedItem, plan: Plan) -> GenerationRequest:
     config = plan.generation
     messages = item.prompt.render(plan.prefixes)
-    if item.prompt.raw_text:
-        # Plain text for the model to continue: a system prompt has no place in it.
-        if config.seed is not None:
-            config = config.model_copy(update={"seed": derive_seed(config.seed, item.sample.id, item.epoch)})
-        return GenerationRequest(messages=messages, config=config, raw_text=True)
-    if config.system_prompt is not None and messages[0].role != "system":
+    # Plain text for the model to continue (raw text) has no place for a system prompt.
+    if config.system_prompt is not None and not item.prompt.raw_text and messages[0].role != "system":
         messages = [Message(role="system", content=config.system_prompt), *messages]
     if config.seed is not None:
         config = config.model_copy(update={"seed": derive_seed(config.seed, item.sample.id, item.epoch)})
-    return GenerationRequest(messages=messages, config=config)
+    return GenerationRequest(messages=messages, config=config, raw_text=item.prompt.raw_text)

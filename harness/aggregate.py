@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from harness.board import OVERALL, Board, ReportedFigure, run_mismatch
 from harness.config import ModelEntry
 from harness.cost import usage_cost
 from harness.errors import HarnessError
+from harness.run_views import RunView, read_run_view
 from harness.store import RunDir, iter_runs
-from harness.types import RunResult
+from harness.types import Usage
 
 CELL_COLUMNS = [
     "entry",
@@ -94,7 +96,7 @@ class BoardData:
     categories: pd.DataFrame
     skipped: pd.DataFrame
     chosen: dict[tuple[str, str], RunDir] = field(default_factory=dict)
-    results: dict[tuple[str, str], RunResult] = field(default_factory=dict)
+    results: dict[tuple[str, str], RunView] = field(default_factory=dict)
 
     def cell(self, entry: str, task: str) -> dict[str, Any]:
         row = self.cells[(self.cells["entry"] == entry) & (self.cells["task"] == task)]
@@ -104,7 +106,7 @@ class BoardData:
 @dataclass
 class _Candidate:
     run_dir: RunDir
-    result: RunResult
+    result: RunView
 
 
 def aggregate(board: Board, runs_root: Path) -> BoardData:
@@ -112,7 +114,7 @@ def aggregate(board: Board, runs_root: Path) -> BoardData:
     rows: list[dict[str, Any]] = []
     category_rows: list[dict[str, Any]] = []
     chosen: dict[tuple[str, str], RunDir] = {}
-    results: dict[tuple[str, str], RunResult] = {}
+    results: dict[tuple[str, str], RunView] = {}
     reported = {(f.entry, f.task): f for f in board.spec.reported}
     for entry in board.entries:
         for board_task in board.tasks:
@@ -181,7 +183,7 @@ def _read_candidates(
         if task_name not in task_names or entry not in entries:
             continue
         try:
-            result = run_dir.read_result()
+            result = read_run_view(run_dir)
         except HarnessError as exc:
             skipped.append(_skip(runs_root, run_dir, entry, task_name, f"unreadable: {exc}"))
             continue
@@ -190,7 +192,7 @@ def _read_candidates(
     return candidates, skipped
 
 
-def _exclusion(board: Board, column: str, result: RunResult) -> str | None:
+def _exclusion(board: Board, column: str, result: RunView) -> str | None:
     mismatch = run_mismatch(board, column, result.spec.task_version, result.spec.task_params)
     if mismatch is not None:
         return mismatch
@@ -293,10 +295,10 @@ def _run_cell(
         notes.append(f"partial run: {result.counts.scored:,} of {result.counts.planned:,} scored")
     notes += result.notes[:3]
     usage = result.usage
-    usage_known = source == "run" or any(usage.model_dump().values())
+    usage_known = source == "run" or any(msgspec.structs.astuple(usage))
     cost, basis = result.cost_usd, "recorded" if result.cost_usd is not None else None
     if cost is None and usage_known and entry.price is not None:
-        cost, basis = usage_cost(usage, entry.price), "price"
+        cost, basis = usage_cost(Usage(**msgspec.structs.asdict(usage)), entry.price), "price"
     row.update(
         source=source,
         task_version=spec.task_version,
@@ -336,12 +338,12 @@ def _join(notes: list[str]) -> str:
     return "; ".join(note.rstrip(". ") for note in notes)
 
 
-def _value(result: RunResult, name: str) -> float | None:
+def _value(result: RunView, name: str) -> float | None:
     metric = result.metrics.get(name)
     return metric.value if metric is not None else None
 
 
-def _run_provenance(result: RunResult) -> str:
+def _run_provenance(result: RunView) -> str:
     spec = result.spec
     if result.imported is not None and result.provenance == "reported":
         info = result.imported
@@ -366,7 +368,7 @@ def _run_provenance(result: RunResult) -> str:
     )
 
 
-def _category_rows(board: Board, entry: str, column: str, result: RunResult) -> list[dict[str, Any]]:
+def _category_rows(board: Board, entry: str, column: str, result: RunView) -> list[dict[str, Any]]:
     metric_name = board.metric(column)
     rows = []
     for category, metrics in result.categories.items():

@@ -23,8 +23,8 @@ from scipy import stats
 
 from harness.errors import ConfigError
 from harness.record_cache import latest_views, record_table
+from harness.run_views import readable_run_views
 from harness.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_mean
-from harness.store import readable_runs
 
 RUN_COLUMNS = [
     "task",
@@ -79,7 +79,7 @@ def runs_df(
 ) -> pd.DataFrame:
     """One row per run: identity, headline score with CI, every metric (by name), usage, cost, timing."""
     rows: list[dict[str, Any]] = []
-    for run_dir, result in readable_runs(Path(root), task, entry):
+    for run_dir, result in readable_run_views(Path(root), task, entry):
         spec = result.spec
         headline = result.metrics.get(result.headline)
         row: dict[str, Any] = {
@@ -132,7 +132,7 @@ def samples_df(
     columnar cache (see `harness.record_cache`), built on the first read of a run."""
     columns: dict[str, list[Any]] = {name: [] for name in SAMPLE_COLUMNS}
     texts: dict[str, list[Any]] = {"prompt": [], "completion": [], "reasoning": []}
-    for run_dir, result in readable_runs(Path(root), task, entry):
+    for run_dir, result in readable_run_views(Path(root), task, entry):
         spec = result.spec
         table = record_table(run_dir)
         count = table.num_rows

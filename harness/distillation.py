@@ -34,7 +34,7 @@ from harness.store import latest_records
 from harness.types import SampleRecord
 from tasks.identity_detector import VENDOR_LABELS
 from tasks.response_similarity import ANSWERS_DIR, published_answer_sets, read_questions
-from tasks.similarity_measures import EMBEDDING_MODEL, Embedder, ngram_counts, ngram_f1_counts, text_key
+from tasks.similarity_measures import EMBEDDING_MODEL, Embedder, ngram_counts, ngram_f1_matrix, text_key
 
 MAP_FOLDER = "similarity-map"
 MAP_FILE = "similarity_map.json"
@@ -128,15 +128,11 @@ def _ngram_matrix(sets: dict[str, dict[str, str]], models: list[str], question_i
     sums = np.zeros((len(models), len(models)))
     counts = np.zeros((len(models), len(models)))
     for question in question_ids:
-        present = [(i, ngram_counts(sets[m][question])) for i, m in enumerate(models) if question in sets[m]]
-        for a in range(len(present)):
-            for b in range(a + 1, len(present)):
-                (i, left), (j, right) = present[a], present[b]
-                value = ngram_f1_counts(left, right)
-                sums[i, j] += value
-                sums[j, i] += value
-                counts[i, j] += 1
-                counts[j, i] += 1
+        present = [i for i, m in enumerate(models) if question in sets[m]]
+        values = ngram_f1_matrix([ngram_counts(sets[models[i]][question]) for i in present])
+        pairs = np.ix_(present, present)
+        sums[pairs] += values
+        counts[pairs] += 1 - np.eye(len(present))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 

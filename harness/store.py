@@ -184,20 +184,35 @@ def latest_records(records: Iterable[SampleRecord]) -> dict[tuple[str, int], Sam
 
 
 def iter_runs(root: Path) -> Iterator[RunDir]:
-    if not root.is_dir():
-        return
-    for run_file in sorted(root.glob(f"*/*/*/{RUN_FILE}")):
-        yield RunDir(run_file.parent)
+    """Every run directory under `root` with a run.json, in order of task, entry and hash."""
+    for path in _run_paths(root, (RUN_FILE,)):
+        yield RunDir(path)
 
 
 def iter_run_dirs(root: Path) -> Iterator[RunDir]:
     """Every run directory under `root` that holds anything, including those without a readable
     run.json (a run or import stopped before it wrote one, or a damaged file)."""
-    if not root.is_dir():
-        return
-    found = {path.parent for name in (RUN_FILE, SAMPLES_FILE) for path in root.glob(f"*/*/*/{name}")}
-    for path in sorted(found):
+    for path in _run_paths(root, (RUN_FILE, SAMPLES_FILE)):
         yield RunDir(path)
+
+
+def _run_paths(root: Path, markers: tuple[str, ...]) -> Iterator[Path]:
+    # A walk of three directory levels on plain strings: several times faster than globbing
+    # `*/*/*/run.json`, which a store of hundreds of runs notices.
+    join, isfile = os.path.join, os.path.isfile
+    for task in _subdirectories(str(root)):
+        for entry in _subdirectories(task):
+            for run in _subdirectories(entry):
+                if any(isfile(join(run, marker)) for marker in markers):
+                    yield Path(run)
+
+
+def _subdirectories(path: str) -> list[str]:
+    try:
+        with os.scandir(path) as found:
+            return sorted(item.path for item in found if item.is_dir())
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
 
 
 def readable_runs(

@@ -23,6 +23,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,35 @@ def ngram_f1_counts(a: Sequence[Counter[tuple[str, ...]]], b: Sequence[Counter[t
         # F1 of clipped overlap: 2 * |A ∩ B| / (|A| + |B|).
         scores.append(2.0 * (left & right).total() / total)
     return float(np.mean(scores)) if scores else 0.0
+
+
+def ngram_f1_matrix(multisets: Sequence[Sequence[Counter[tuple[str, ...]]]]) -> np.ndarray:
+    """`ngram_f1_counts` of every pair of `multisets` (one `ngram_counts` each), bit for bit, as one
+    array per n-gram order instead of a multiset intersection per pair: the similarity map's 24 answer
+    sets make 276 pairs a question. The diagonal is left at 0."""
+    size = len(multisets)
+    sums = np.zeros((size, size))
+    orders = np.zeros((size, size))
+    for order in range(len(NGRAM_ORDERS)):
+        union = dict.fromkeys(chain.from_iterable(counts[order] for counts in multisets))
+        grams = {gram: column for column, gram in enumerate(union)}
+        matrix = np.zeros((size, len(grams)))
+        for row, counts in enumerate(multisets):
+            if counts[order]:
+                matrix[row, [grams[gram] for gram in counts[order]]] = list(counts[order].values())
+        totals = matrix.sum(axis=1)
+        overlap = np.zeros((size, size))
+        for row in range(size - 1):
+            overlap[row, row + 1 :] = np.minimum(matrix[row], matrix[row + 1 :]).sum(axis=1)
+        overlap += overlap.T
+        total = totals[:, None] + totals[None, :]
+        counted = total > 0
+        # As the pairwise mean adds the orders' scores one after the other, skipping empty ones.
+        sums += np.where(counted, 2.0 * overlap / np.where(counted, total, 1.0), 0.0)
+        orders += counted
+    result = np.where(orders > 0, sums / np.maximum(orders, 1), 0.0)
+    np.fill_diagonal(result, 0.0)
+    return result
 
 
 def ngram_f1(a: str, b: str) -> float:

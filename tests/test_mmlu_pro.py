@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,28 @@ def test_zero_shot_variant_has_no_exemplars(shared_data: Path) -> None:
 )
 def test_official_extraction(text: str, letter: str | None, step: int | None) -> None:
     assert extract_answer(text) == (letter, step)
+
+
+def upstream_extraction(text: str) -> str | None:
+    """evaluate_from_local.py's extract_answer -> extract_again -> extract_final, searched as written
+    (TIGER-AI-Lab/MMLU-Pro f418b116db00b065c2aea046518d8fcf74d39872)."""
+    match = re.search(r"answer is \(?([A-J])\)?", text)
+    if match:
+        return match.group(1)
+    match = re.search(r".*[aA]nswer:\s*([A-J])", text)
+    if match:
+        return match.group(1)
+    match = re.search(r"\b[A-J]\b(?!.*\b[A-J]\b)", text, re.DOTALL)
+    return match.group(0) if match else None
+
+
+def test_linear_time_extraction_finds_what_upstreams_patterns_find() -> None:
+    """Texts made of the pieces the patterns react to, in random order and number."""
+    pieces = ["answer", "Answer", "answer is", ":", " ", "\n", "\t", "(", ")", "A", "C", "J", "K", "x", "Ab"]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 24)))
+        assert extract_answer(text)[0] == upstream_extraction(text), text
 
 
 def test_score_counts_unparsed_as_wrong_and_reports_chance_fallback() -> None:

@@ -16,8 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from harness.errors import StoreError
-from harness.store import RunDir, iter_runs
+from harness.store import RunDir, read_runs
 from harness.types import SCHEMA_VERSION
 
 
@@ -202,10 +201,4 @@ def readable_run_views(
     root: Path, task: str | None = None, entry: str | None = None
 ) -> Iterator[tuple[RunDir, RunView]]:
     """The runs under `root` (of one task and entry, when given) whose run.json reads, with it."""
-    for run_dir in iter_runs(root):
-        if (task is not None and run_dir.task != task) or (entry is not None and run_dir.entry != entry):
-            continue
-        try:
-            yield run_dir, read_run_view(run_dir)
-        except StoreError:
-            continue
+    return read_runs(root, read_run_view, task, entry)

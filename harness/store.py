@@ -15,9 +15,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -28,6 +28,8 @@ from harness.types import RunResult, SampleRecord
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
 LOCK_FILE = ".lock"
+
+T = TypeVar("T")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -219,11 +221,19 @@ def readable_runs(
     root: Path, task: str | None = None, entry: str | None = None
 ) -> Iterator[tuple[RunDir, RunResult]]:
     """The runs under `root` (of one task and entry, when given) whose run.json reads, with it."""
+    return read_runs(root, RunDir.read_result, task, entry)
+
+
+def read_runs(
+    root: Path, read: Callable[[RunDir], T], task: str | None = None, entry: str | None = None
+) -> Iterator[tuple[RunDir, T]]:
+    """The runs under `root` (of one task and entry, when given) that `read` reads without a
+    StoreError, with what it read."""
     for run_dir in iter_runs(root):
         if (task is not None and run_dir.task != task) or (entry is not None and run_dir.entry != entry):
             continue
         try:
-            yield run_dir, run_dir.read_result()
+            yield run_dir, read(run_dir)
         except StoreError:
             continue
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Admit
+from harness.backends.llamacpp_amx import keep_weights_off_amx
 from harness.backends.llamacpp_batch import BatchedLlama
 from harness.config import ModelEntry, resolve_model_path
 from harness.errors import ConfigError
@@ -54,6 +55,7 @@ class LlamaCppClient:
         self._parallel = parallel
         self._n_batch = n_batch
         self._batched: Any = None
+        keep_weights_off_amx()
         self._llm = llama_cpp.Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,

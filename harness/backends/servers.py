@@ -64,7 +64,8 @@ def server_command(entry: ModelEntry, port: int) -> list[str]:
         return [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            # llama_cpp.server, with the weights kept out of AMX buffers where those crash
+            "harness.backends.llamacpp_amx",
             "--model",
             str(model_path),
             "--model_alias",

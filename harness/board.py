@@ -20,7 +20,7 @@ Every unknown key, entry or task is an error that names the file and line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -159,6 +159,11 @@ class Board:
     models: ModelsFile
     models_path: Path
     task_objects: dict[str, Task]
+    # Looked up for every cell and run of the board; the columns are fixed once the board is loaded.
+    _columns: dict[str, BoardTask] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._columns = {t.id: t for t in self.spec.tasks}
 
     @property
     def title(self) -> str:
@@ -173,7 +178,7 @@ class Board:
         return self.spec.tasks
 
     def task(self, column: str) -> BoardTask:
-        return next(t for t in self.spec.tasks if t.id == column)
+        return self._columns[column]
 
     def version(self, column: str) -> str:
         """The task version this column shows: the board's pin, else the registered task's."""

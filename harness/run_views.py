@@ -6,6 +6,11 @@ file is decoded and validated by msgspec against a mirror of `harness.types.RunR
 types and defaults; a test keeps the two in step) in a fraction of that. A file only pydantic reads
 (an older schema it upgrades, a value its lax rules coerce and msgspec's do not) goes through pydantic,
 and so does a damaged one, which then fails with pydantic's error.
+
+A process that reads the store again (a notebook, a site build after `aggregate`) decodes only the run
+files that changed: the last views read are kept by path and the file's identity (`file_identity`, as
+the record cache keys `samples.jsonl`). Views are frozen, so
+callers share them safely.
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ from typing import Any, Literal
 
 import msgspec
 
-from harness.store import RunDir, read_runs
+from harness.store import RunDir, file_identity, read_runs
 from harness.types import SCHEMA_VERSION
 
 
-class _Struct(msgspec.Struct, forbid_unknown_fields=True):
+class _Struct(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
-class GenerationView(_Struct):
+class GenerationView(_Struct, frozen=True):
     temperature: float = 0.0
     top_p: float = 1.0
     max_tokens: int = 2048
@@ -35,7 +40,7 @@ class GenerationView(_Struct):
     thinking_budget_tokens: int | None = None
 
 
-class DataView(_Struct):
+class DataView(_Struct, frozen=True):
     dataset: str
     revision: str | None = None
     source: Literal["hub", "local", "import"] = "hub"
@@ -44,7 +49,7 @@ class DataView(_Struct):
     data_dir: str | None = None
 
 
-class SpecView(_Struct, kw_only=True):
+class SpecView(_Struct, frozen=True, kw_only=True):
     task: str
     task_version: str
     entry: str
@@ -59,7 +64,7 @@ class SpecView(_Struct, kw_only=True):
     imported_from_sha256: str | None = None
 
 
-class MetricView(_Struct, kw_only=True):
+class MetricView(_Struct, frozen=True, kw_only=True):
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
@@ -67,7 +72,7 @@ class MetricView(_Struct, kw_only=True):
     ci_level: float | None = None
 
 
-class CountsView(_Struct):
+class CountsView(_Struct, frozen=True):
     planned: int = 0
     scored: int = 0
     errors: int = 0
@@ -75,14 +80,14 @@ class CountsView(_Struct):
     cached: int = 0
 
 
-class UsageView(_Struct):
+class UsageView(_Struct, frozen=True):
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
 
 
-class TimingsView(_Struct):
+class TimingsView(_Struct, frozen=True):
     started_at: str | None = None
     finished_at: str | None = None
     total_s: float = 0.0
@@ -92,14 +97,14 @@ class TimingsView(_Struct):
     scoring_s: float = 0.0
 
 
-class ManagedServerView(_Struct):
+class ManagedServerView(_Struct, frozen=True):
     kind: str
     port: int
     command: list[str]
     startup_s: float
 
 
-class BackendInfoView(_Struct):
+class BackendInfoView(_Struct, frozen=True):
     backend: str
     library: str | None = None
     library_version: str | None = None
@@ -116,7 +121,7 @@ class BackendInfoView(_Struct):
     settings: dict[str, str | int | float | bool | None] = msgspec.field(default_factory=dict)
 
 
-class GradingView(msgspec.Struct, kw_only=True):
+class GradingView(msgspec.Struct, frozen=True, kw_only=True):
     # Unknown keys are dropped, as GradingInfo drops those of older runs.
     isolation: str
     mechanism: str = ""
@@ -133,7 +138,7 @@ class GradingView(msgspec.Struct, kw_only=True):
     failures: list[str] = msgspec.field(default_factory=list)
 
 
-class ReportedModelView(_Struct):
+class ReportedModelView(_Struct, frozen=True):
     display_name: str
     model_name: str | None = None
     style: str | None = None
@@ -141,7 +146,7 @@ class ReportedModelView(_Struct):
     link: str | None = None
 
 
-class ImportView(_Struct):
+class ImportView(_Struct, frozen=True):
     source_file: str
     source_sha256: str
     records_read: int
@@ -152,7 +157,7 @@ class ImportView(_Struct):
     reported_model: ReportedModelView | None = None
 
 
-class RunView(_Struct, kw_only=True):
+class RunView(_Struct, frozen=True, kw_only=True):
     """A `run.json` as `harness.types.RunResult` validates it (current schema)."""
 
     schema_version: int = SCHEMA_VERSION
@@ -181,9 +186,34 @@ class RunView(_Struct, kw_only=True):
 _DECODER = msgspec.json.Decoder(RunView, strict=False)
 
 
+# A view holds about what its file does (up to ~120 kB for MMLU-Pro's few-shot prefixes): a few
+# hundred MB at most.
+MAX_VIEWS = 2048
+_seen: dict[str, tuple[str, RunView]] = {}
+
+
 def read_run_view(run_dir: RunDir) -> RunView:
     """The run's `run.json`, validated; `StoreError` (pydantic's message) when it is not a valid run
     file."""
+    path = str(run_dir.run_path)
+    try:
+        # Taken before the read: a file changed after it gets a new identity, and is read again.
+        identity = file_identity(path)
+    except OSError:
+        identity = None
+    seen = _seen.get(path)
+    if identity is not None and seen is not None and seen[0] == identity:
+        return seen[1]
+    view = _decoded(run_dir)
+    if identity is not None:
+        _seen.pop(path, None)
+        _seen[path] = (identity, view)
+        while len(_seen) > MAX_VIEWS:
+            del _seen[next(iter(_seen))]
+    return view
+
+
+def _decoded(run_dir: RunDir) -> RunView:
     try:
         raw = run_dir.run_path.read_bytes()
     except OSError:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -57,8 +60,19 @@ class RunDir:
     """One run's directory, `<runs root>/<task>/<entry>/<spec hash>`; the only place that layout is
     known."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | str) -> None:
+        # A store walk makes hundreds of these, most of which are only keyed by their path's string:
+        # the Path is made when it is asked for.
+        self._location = os.fspath(path)
+        if isinstance(path, Path):
+            self.__dict__["path"] = path
+
+    @functools.cached_property
+    def path(self) -> Path:
+        return Path(self._location)
+
+    def __fspath__(self) -> str:
+        return self._location
 
     @classmethod
     def for_spec(cls, root: Path, task: str, entry: str, spec_hash: str) -> RunDir:
@@ -198,15 +212,17 @@ def iter_run_dirs(root: Path) -> Iterator[RunDir]:
         yield RunDir(path)
 
 
-def _run_paths(root: Path, markers: tuple[str, ...]) -> Iterator[Path]:
+def _run_paths(root: Path, markers: tuple[str, ...]) -> Iterator[str]:
     # A walk of three directory levels on plain strings: several times faster than globbing
     # `*/*/*/run.json`, which a store of hundreds of runs notices.
-    join, isfile = os.path.join, os.path.isfile
+    isfile = os.path.isfile
     for task in _subdirectories(str(root)):
         for entry in _subdirectories(task):
             for run in _subdirectories(entry):
-                if any(isfile(join(run, marker)) for marker in markers):
-                    yield Path(run)
+                for marker in markers:
+                    if isfile(f"{run}/{marker}"):
+                        yield run
+                        break
 
 
 def _subdirectories(path: str) -> list[str]:
@@ -255,6 +271,48 @@ def resolve_run(ref: str, root: Path) -> RunDir:
     raise StoreError(
         f"no run {ref!r} under {root}: give a run directory, its run.json, task/entry/hash, or a hash "
         "prefix (`harness ls` lists the runs)."
+    )
+
+
+def file_identity(path: Path | str) -> str | None:
+    """What changes whenever the file's content may have (size, modification and change times, inode:
+    any append, rewrite, replacement or copy changes it, and the change time cannot be set back by
+    hand); None when there is no file."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+
+
+def run_files_key(run_dirs: Iterable[RunDir]) -> tuple[tuple[str, str | None], ...]:
+    """The identity of these runs' run.json files, for results computed from them."""
+    paths = [os.path.join(d, RUN_FILE) for d in run_dirs]
+    return tuple((path, file_identity(path)) for path in paths)
+
+
+class RecentResults(Generic[T]):
+    """The last few values this process computed, by all they depend on (`run_files_key` for the run
+    files): a notebook that reads the store again after no change gets them without recomputing."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: dict[Hashable, T] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        value = self._values.pop(key) if key in self._values else compute()
+        self._values[key] = value
+        while len(self._values) > self.size:
+            del self._values[next(iter(self._values))]
+        return value
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for reading many runs at once. Forked where the platform can, so that they start
+    at once with everything imported; elsewhere the default start method."""
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("fork") if forks else None
     )
 
 

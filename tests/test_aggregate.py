@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -141,3 +143,32 @@ def test_cost_counts_cached_input_at_its_rate() -> None:
     price = Price(input_per_mtok=2.5, output_per_mtok=10.0, cached_input_per_mtok=1.25, as_of="2025-01-31")
     usage = Usage(input_tokens=1_000_000, cached_input_tokens=400_000, output_tokens=100_000)
     assert usage_cost(usage, price) == pytest.approx(0.6 * 2.5 + 0.4 * 1.25 + 0.1 * 10.0)
+
+
+def test_aggregating_again_gives_frames_of_its_own_and_sees_every_change(
+    site_world: SiteWorld, tmp_path: Path
+) -> None:
+    runs = tmp_path / "results"
+    shutil.copytree(site_world.runs, runs)
+    board = load_board(site_world.board_path)
+    first = aggregate(board, runs)
+    first.cells.loc[:, "score"] = -1.0  # the caller's frame: changing it changes nothing later
+    again = aggregate(board, runs)
+    assert (again.cells["score"].dropna() >= 0).all()
+    pd.testing.assert_frame_equal(
+        again.leaderboard, aggregate(load_board(site_world.board_path), runs).leaderboard
+    )
+
+    (run_dir,) = run_of_root(runs, "mmlu_pro", "qwen1.5-7b-chat")
+    result = run_dir.read_result()
+    metric = result.metrics[result.headline].model_copy(update={"value": 0.123})
+    run_dir.write_result(result.model_copy(update={"metrics": {**result.metrics, result.headline: metric}}))
+    assert aggregate(board, runs).cell("qwen1.5-7b-chat", "mmlu_pro")["score"] == 0.123
+
+    shutil.rmtree(run_dir.path)
+    cell = aggregate(board, runs).cell("qwen1.5-7b-chat", "mmlu_pro")
+    assert cell["source"] != "run" and cell["spec_hash"] != result.spec_hash
+
+
+def run_of_root(runs: Path, task: str, entry: str) -> list[RunDir]:
+    return [r for r in iter_runs(runs) if r.task == task and r.entry == entry]

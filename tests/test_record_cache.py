@@ -167,3 +167,39 @@ def test_the_cache_is_used_and_follows_every_change_of_the_records(
     (run_dir.path / CACHE_FILE).write_bytes(b"not arrow")
     assert record_table(run_dir).equals(changed)
     assert (run_dir.path / CACHE_FILE).read_bytes()[:6] == b"ARROW1"
+
+
+def test_a_first_read_of_many_runs_builds_their_caches_on_every_core(
+    site_world: SiteWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "results"
+    shutil.copytree(site_world.runs, runs)
+    run_dirs = list(iter_runs(runs))
+    damaged = run_dirs[0]
+    with damaged.samples_path.open("ab") as handle:
+        handle.write(b'{"sample_id": 1}\n')
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    built_by: list[int] = []
+    original = record_cache.record_table
+
+    def record_table_noting_the_process(run_dir: RunDir, *, cache: bool = True) -> Any:
+        built_by.append(os.getpid())
+        return original(run_dir, cache=cache)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(record_cache, "record_table", record_table_noting_the_process)
+        record_cache.build_caches(run_dirs)  # the damaged run is left to the reader
+    assert built_by == []  # every cache was built in a worker process, none here
+    for run_dir in run_dirs[1:]:
+        assert record_cache._cache_is_current(run_dir)
+    assert not record_cache._cache_is_current(damaged)
+
+    def unread(_: RunDir) -> list[record_cache.RecordView]:
+        raise AssertionError("the records were read again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(record_cache, "latest_views", unread)
+        for run_dir in run_dirs[1:]:
+            record_table(run_dir)
+    with pytest.raises(StoreError, match="not a valid sample record"):
+        samples_df(runs)

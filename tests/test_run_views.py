@@ -144,3 +144,30 @@ def test_lax_values_pydantic_accepts_are_read_the_same(site_world: SiteWorld, tm
     data["grading"] = {}  # older runs' "not graded by execution"
     run_dir.run_path.write_text(json.dumps(data), encoding="utf-8")
     assert msgspec.to_builtins(read_run_view(run_dir)) == run_dir.read_result().model_dump(mode="json")
+
+
+def test_a_run_file_read_again_is_decoded_again_only_when_it_changed(
+    site_world: SiteWorld, tmp_path: Path
+) -> None:
+    source = next(iter_runs(site_world.runs))
+    run_dir = RunDir(tmp_path / "results" / source.relative())
+    shutil.copytree(source.path, run_dir.path)
+    first = read_run_view(run_dir)
+    assert read_run_view(run_dir) is first
+    with pytest.raises(AttributeError):
+        first.status = "failed"  # type: ignore[misc]  # shared views are frozen
+
+    data = json.loads(run_dir.run_path.read_text(encoding="utf-8"))
+    data["notes"] = ["rewritten in place"]
+    with run_dir.run_path.open("r+", encoding="utf-8") as handle:
+        handle.write(json.dumps(data))
+        handle.truncate()
+    assert read_run_view(run_dir).notes == ["rewritten in place"]
+
+    data["notes"] = ["replaced"]
+    run_dir.write_result(RunResult.model_validate(data))
+    assert read_run_view(run_dir).notes == ["replaced"]
+
+    run_dir.run_path.write_text("{", encoding="utf-8")
+    with pytest.raises(StoreError):
+        read_run_view(run_dir)

@@ -29,12 +29,10 @@ replaces it only once complete.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +55,7 @@ from harness.site.samples import (
     export_cell,
     link_files,
 )
-from harness.store import RUN_FILE
+from harness.store import RUN_FILE, process_pool
 from harness.types import is_http_url
 
 SITE_ROOT = Path(__file__).resolve().parents[2] / "site"
@@ -445,11 +443,7 @@ def _run_exports(jobs: list[CellJob]) -> list[CellExport]:
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
         return [export_cell(job) for job in jobs]
-    # Forked workers start at once with everything imported; elsewhere the default start method.
-    context = (
-        multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    )
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with process_pool(workers) as pool:
         # Largest runs first, so that no core is left with a long one at the end.
         order = sorted(range(len(jobs)), key=lambda i: -_samples_size(jobs[i]))
         futures = {i: pool.submit(export_cell, jobs[i]) for i in order}

@@ -40,9 +40,9 @@ from typing import Any
 import msgspec
 from isal import isal_zlib
 
-from harness.record_cache import RecordView, file_identity, latest_views, no_cycle_collection
+from harness.record_cache import RecordView, latest_views, no_cycle_collection
 from harness.site.encoding import script_json
-from harness.store import RunDir
+from harness.store import RunDir, file_identity
 
 EXPORT_VERSION = "2"
 # Compressed, a thousand records of chain-of-thought answers take about half a megabyte: one load

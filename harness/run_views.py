@@ -9,8 +9,7 @@ and so does a damaged one, which then fails with pydantic's error.
 
 A process that reads the store again (a notebook, a site build after `aggregate`) decodes only the run
 files that changed: the last views read are kept by path and the file's identity (`file_identity`, as
-the record cache keys `samples.jsonl`). Views are frozen, so
-callers share them safely.
+the record cache keys `samples.jsonl`). Views are frozen, so callers share them safely.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from harness.store import RunDir, file_identity, read_runs
+from harness.store import RecentResults, RunDir, file_identity, read_runs
 from harness.types import SCHEMA_VERSION
 
 
@@ -188,8 +187,7 @@ _DECODER = msgspec.json.Decoder(RunView, strict=False)
 
 # A view holds about what its file does (up to ~120 kB for MMLU-Pro's few-shot prefixes): a few
 # hundred MB at most.
-MAX_VIEWS = 2048
-_seen: dict[str, tuple[str, RunView]] = {}
+_views: RecentResults[RunView] = RecentResults(2048)
 
 
 def read_run_view(run_dir: RunDir) -> RunView:
@@ -201,16 +199,9 @@ def read_run_view(run_dir: RunDir) -> RunView:
         identity = file_identity(path)
     except OSError:
         identity = None
-    seen = _seen.get(path)
-    if identity is not None and seen is not None and seen[0] == identity:
-        return seen[1]
-    view = _decoded(run_dir)
-    if identity is not None:
-        _seen.pop(path, None)
-        _seen[path] = (identity, view)
-        while len(_seen) > MAX_VIEWS:
-            del _seen[next(iter(_seen))]
-    return view
+    if identity is None:
+        return _decoded(run_dir)
+    return _views.get((path, identity), lambda: _decoded(run_dir))
 
 
 def _decoded(run_dir: RunDir) -> RunView:
